@@ -38,6 +38,14 @@ func (s *Scanner) Reset(b []byte) {
 	s.errPos = 0
 }
 
+// ResetAt points s at frame b with the cursor at byte offset pos, clearing
+// any error: decoders use it to come back to a value whose offset they
+// recorded on a first pass.
+func (s *Scanner) ResetAt(b []byte, pos int) {
+	s.Reset(b)
+	s.i = min(max(pos, 0), len(b))
+}
+
 // Err returns the first error met, or nil.
 func (s *Scanner) Err() error { return s.err }
 
