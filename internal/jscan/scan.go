@@ -232,6 +232,17 @@ func (s *Scanner) String() ([]byte, bool) {
 	return nil, false
 }
 
+// AppendString consumes a string and appends its unescaped contents to dst,
+// so that a caller can keep several strings of one frame at once (String's
+// unescaped results share one scratch buffer).
+func (s *Scanner) AppendString(dst []byte) ([]byte, bool) {
+	v, ok := s.String()
+	if !ok {
+		return dst, false
+	}
+	return append(dst, v...), true
+}
+
 // slowString handles strings with escapes or non-ASCII bytes: it validates
 // UTF-8 and unescapes into scratch. Invalid UTF-8 becomes U+FFFD, as
 // encoding/json does.

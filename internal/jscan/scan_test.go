@@ -130,3 +130,17 @@ func FuzzSkip(f *testing.F) {
 		}
 	})
 }
+
+func TestAppendString(t *testing.T) {
+	var s Scanner
+	s.Reset([]byte(`["a\"b", "plain", "\u00e9"]`))
+	var bufs [3][]byte
+	i := 0
+	for more := s.ArrayStart(); more; more = s.NextElem() {
+		bufs[i], _ = s.AppendString([]byte("x"))
+		i++
+	}
+	if !s.End() || string(bufs[0]) != `xa"b` || string(bufs[1]) != "xplain" || string(bufs[2]) != "xé" {
+		t.Fatalf("AppendString = %q %q %q, err %v", bufs[0], bufs[1], bufs[2], s.Err())
+	}
+}
