@@ -99,6 +99,7 @@ func New(cfg Config) (*Feed, error) {
 		cfg.MaxBuffered = 4096
 	}
 	f := &Feed{cfg: cfg, futures: cfg.Venue == market.BinanceUSDM, dec: newDecoder(cfg.MaxLevels), byName: map[string]*Symbol{}}
+	f.dec.lookup = f.lookup
 	for _, in := range cfg.Instruments {
 		if err := in.Validate(); err != nil {
 			return nil, err
@@ -193,12 +194,20 @@ func (f *Feed) Handle(frame []byte, recvNs int64) error {
 	f.ctr.Bytes.Add(uint64(len(frame)))
 	if !f.dec.decode(frame) {
 		f.ctr.DecodeErrors.Add(1)
+		// A depth event of a known book that fails to decode is a lost
+		// update: the book cannot be trusted until resynced.
+		if sym := f.dec.m.sym; sym != nil && sym.Book != nil && sym.state != needSnapshot && string(f.dec.m.evType) == "depthUpdate" {
+			f.gapNoCount(sym)
+		}
 		return ErrDecode
 	}
 	m := &f.dec.m
 	switch m.kind {
 	case kindDepth:
-		sym := f.lookup(m.symbol)
+		sym := m.sym
+		if sym == nil {
+			sym = f.lookup(m.symbol)
+		}
 		if sym == nil {
 			f.ctr.Unknown.Add(1)
 			return ErrUnknownSymbol
@@ -288,7 +297,7 @@ func (f *Feed) apply(sym *Symbol, recvNs int64) error {
 	m := &f.dec.m
 	b := sym.Book
 	in := &sym.Inst
-	for i := range m.refs {
+	for i := range m.count() {
 		p, q, ok := f.dec.level(i, in.PriceExp, in.QtyExp)
 		if !ok {
 			// Half applied: the book cannot be trusted until resynced.
@@ -352,7 +361,7 @@ func (f *Feed) HandleSnapshot(symbol string, body []byte, recvNs int64) error {
 			return err
 		}
 	}
-	if !f.dec.decodeSnapshot(body) {
+	if !f.dec.decodeSnapshot(body, sym.Inst.PriceExp, sym.Inst.QtyExp, sym.hasExp) {
 		f.ctr.DecodeErrors.Add(1)
 		return fmt.Errorf("binance: %s snapshot: %s: %w", sym.Name, f.dec.s.ErrorString(), ErrDecode)
 	}
@@ -371,7 +380,7 @@ func (f *Feed) HandleSnapshot(symbol string, body []byte, recvNs int64) error {
 	b := sym.Book
 	b.Clear()
 	in := &sym.Inst
-	for i := range m.refs {
+	for i := range m.count() {
 		p, q, ok := f.dec.level(i, in.PriceExp, in.QtyExp)
 		if !ok {
 			f.ctr.DecodeErrors.Add(1)

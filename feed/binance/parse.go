@@ -13,6 +13,7 @@ var (
 	ErrUnknownSymbol = errors.New("binance: unknown symbol")
 	ErrLevels        = errors.New("binance: too many levels in one message")
 	ErrNumber        = errors.New("binance: price or quantity not representable at the instrument's exponents")
+	ErrDuplicate     = errors.New("binance: duplicate key in event")
 )
 
 type kind uint8
@@ -27,9 +28,9 @@ const (
 // levelRef is where one level's price and quantity values start in the frame.
 type levelRef struct{ px, qty int32 }
 
-// msg is the scratch result of one decode: scalar fields decoded, levels
-// located (parsed to fixed point once the symbol, hence the exponents, is
-// known).
+// msg is the scratch result of one decode: scalar fields, and levels
+// parsed to fixed point (or, if the exponents were not known while the
+// levels were scanned, located for parsing afterwards).
 type msg struct {
 	kind         kind
 	symbol       []byte // borrowed from the frame (or the scanner's scratch)
@@ -38,14 +39,23 @@ type msg struct {
 	U, u, pu     int64
 	hasPu        bool
 	lastUpdateID int64
-	hasID        bool // lastUpdateId present (snapshot)
-	refs         []levelRef
-	nb           int   // refs[:nb] bids, refs[nb:] asks
-	tb, tB       int32 // bookTicker value offsets: b, B, a, A
+	hasID        bool       // lastUpdateId present (snapshot)
+	refs         []levelRef // offsets, when the exponents were unknown while scanning
+	vals         []Level    // parsed levels, when they were known (direct mode)
+	direct       bool       // levels are in vals, not refs
+	sym          *Symbol    // resolved from "s" (nil for snapshots, unknown symbols)
+	nb           int        // levels[:nb] are bids, the rest asks
+	tb, tB       int32      // bookTicker value offsets: b, B, a, A
 	ta, tA       int32
 	data         []byte // the frame the offsets refer to
 	dataStart    int    // offset of the event object (for buffering)
 	dataEnd      int
+}
+
+// Level is one decoded price level.
+type Level struct {
+	Price market.Price
+	Qty   market.Qty
 }
 
 // decoder holds the scanner and scratch for one Feed.
@@ -53,18 +63,33 @@ type decoder struct {
 	s   jscan.Scanner
 	m   msg
 	cap int // max levels per message
+
+	// lookup resolves the symbol of an event as soon as "s" is scanned, so
+	// that levels parse straight into fixed point in one pass (Binance
+	// sends "s" before "b" and "a"). Nil: always record offsets.
+	lookup func([]byte) *Symbol
+	// Exponents for levels scanned before any symbol is known (snapshots,
+	// whose symbol comes from the URL); valid when haveExp.
+	pexp, qexp int
+	haveExp    bool
 }
 
 func newDecoder(maxLevels int) decoder {
-	return decoder{m: msg{refs: make([]levelRef, 0, maxLevels)}, cap: maxLevels}
+	return decoder{m: msg{refs: make([]levelRef, 0, maxLevels), vals: make([]Level, 0, maxLevels)}, cap: maxLevels}
+}
+
+// reset prepares the scratch message for a new frame.
+func (d *decoder) reset(frame []byte) {
+	d.s.Reset(frame)
+	d.m = msg{refs: d.m.refs[:0], vals: d.m.vals[:0], data: frame}
 }
 
 // decode scans a websocket frame: a combined-stream envelope
 // {"stream":..., "data":{...}} or a bare event object.
 func (d *decoder) decode(frame []byte) bool {
 	s := &d.s
-	s.Reset(frame)
-	d.m = msg{refs: d.m.refs[:0], data: frame}
+	d.reset(frame)
+	d.haveExp = false
 	k, ok := s.ObjectStart()
 	if !ok {
 		return false
@@ -74,7 +99,11 @@ func (d *decoder) decode(frame []byte) bool {
 	}
 	seenData := false
 	for ; ok; k, ok = s.NextKey() {
-		if string(k) == "data" && !seenData {
+		if string(k) == "data" {
+			if seenData {
+				s.Fail(ErrDuplicate)
+				return false
+			}
 			seenData = true
 			if !d.object() {
 				return false
@@ -88,11 +117,12 @@ func (d *decoder) decode(frame []byte) bool {
 	return s.End() && seenData
 }
 
-// decodeSnapshot scans a REST depth snapshot body.
-func (d *decoder) decodeSnapshot(body []byte) bool {
+// decodeSnapshot scans a REST depth snapshot body; levels parse straight to
+// fixed point at (pexp, qexp) when known, else their offsets are recorded.
+func (d *decoder) decodeSnapshot(body []byte, pexp, qexp int, known bool) bool {
 	s := &d.s
-	s.Reset(body)
-	d.m = msg{refs: d.m.refs[:0], data: body}
+	d.reset(body)
+	d.pexp, d.qexp, d.haveExp = pexp, qexp, known
 	k, ok := s.ObjectStart()
 	if !ok {
 		return false
@@ -126,7 +156,16 @@ func (d *decoder) event(k []byte) bool {
 	m.dataStart = s.Pos()
 	var bids, asks [2]int // start and end index in refs, by position seen
 	haveB, haveA := false, false
+	var seen uint16
 	for ok := true; ok; k, ok = s.NextKey() {
+		// A repeated field is rejected: which copy counts would be a guess.
+		if bit := keyBit(k); bit != 0 {
+			if seen&bit != 0 {
+				s.Fail(ErrDuplicate)
+				return false
+			}
+			seen |= bit
+		}
 		switch string(k) {
 		case "e":
 			m.evType, _ = s.String()
@@ -136,6 +175,11 @@ func (d *decoder) event(k []byte) bool {
 			m.T, _ = s.Int()
 		case "s":
 			m.symbol, _ = s.String()
+			if d.lookup != nil && !d.haveExp && s.Err() == nil {
+				if m.sym = d.lookup(m.symbol); m.sym != nil && m.sym.hasExp {
+					d.pexp, d.qexp, d.haveExp = m.sym.Inst.PriceExp, m.sym.Inst.QtyExp, true
+				}
+			}
 		case "U":
 			m.U, _ = s.Int()
 		case "u":
@@ -167,14 +211,17 @@ func (d *decoder) event(k []byte) bool {
 				}
 				continue
 			}
-			start := len(m.refs)
+			if len(m.refs)+len(m.vals) == 0 {
+				m.direct = d.haveExp // one mode per message
+			}
+			start := m.count()
 			if !d.levels() {
 				return false
 			}
 			if isBid {
-				bids, haveB = [2]int{start, len(m.refs)}, true
+				bids, haveB = [2]int{start, m.count()}, true
 			} else {
-				asks, haveA = [2]int{start, len(m.refs)}, true
+				asks, haveA = [2]int{start, m.count()}, true
 			}
 		case "B", "A":
 			p := int32(s.Pos())
@@ -198,7 +245,11 @@ func (d *decoder) event(k []byte) bool {
 	m.dataEnd = s.Pos()
 	// Put bids first: refs[:nb] bids, refs[nb:] asks.
 	if haveB && haveA && bids[0] > asks[0] {
-		rotate(m.refs, asks[0], bids[0], bids[1])
+		if m.direct {
+			rotate(m.vals, asks[0], bids[0], bids[1])
+		} else {
+			rotate(m.refs, asks[0], bids[0], bids[1])
+		}
 	}
 	m.nb = 0
 	if haveB {
@@ -213,20 +264,55 @@ func (d *decoder) event(k []byte) bool {
 	return true
 }
 
+// keyBit maps the event keys the decoder reads to distinct bits.
+func keyBit(k []byte) uint16 {
+	switch string(k) {
+	case "e":
+		return 1 << 0
+	case "E":
+		return 1 << 1
+	case "T":
+		return 1 << 2
+	case "s":
+		return 1 << 3
+	case "U":
+		return 1 << 4
+	case "u":
+		return 1 << 5
+	case "pu":
+		return 1 << 6
+	case "lastUpdateId":
+		return 1 << 7
+	case "b", "bids":
+		return 1 << 8
+	case "a", "asks":
+		return 1 << 9
+	case "B":
+		return 1 << 10
+	case "A":
+		return 1 << 11
+	}
+	return 0
+}
+
+// count returns the number of levels scanned so far.
+func (m *msg) count() int { return len(m.refs) + len(m.vals) }
+
 // rotate moves r[mid:end] before r[start:mid].
-func rotate(r []levelRef, start, mid, end int) {
+func rotate[T any](r []T, start, mid, end int) {
 	reverse(r[start:mid])
 	reverse(r[mid:end])
 	reverse(r[start:end])
 }
 
-func reverse(r []levelRef) {
+func reverse[T any](r []T) {
 	for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
 		r[i], r[j] = r[j], r[i]
 	}
 }
 
-// levels records the offsets of an array of [price, qty] pairs.
+// levels scans an array of [price, qty] pairs: parsed to fixed point in
+// direct mode, else their offsets recorded.
 func (d *decoder) levels() bool {
 	s := &d.s
 	m := &d.m
@@ -235,14 +321,27 @@ func (d *decoder) levels() bool {
 			s.Fail(jscan.ErrType)
 			return false
 		}
-		p := int32(s.Pos())
-		if !s.Skip() || !s.NextElem() {
-			s.Fail(jscan.ErrType)
+		if m.count() == d.cap {
+			s.Fail(ErrLevels)
 			return false
 		}
-		q := int32(s.Pos())
-		if !s.Skip() {
-			return false
+		if m.direct {
+			p, _ := s.Fixed(d.pexp)
+			if !s.NextElem() {
+				s.Fail(jscan.ErrType)
+				return false
+			}
+			q, _ := s.Fixed(d.qexp)
+			m.vals = append(m.vals, Level{market.Price(p), market.Qty(q)})
+		} else {
+			p := int32(s.Pos())
+			if !s.Skip() || !s.NextElem() {
+				s.Fail(jscan.ErrType)
+				return false
+			}
+			q := int32(s.Pos())
+			s.Skip()
+			m.refs = append(m.refs, levelRef{p, q})
 		}
 		// Binance may append fields to a level; skip them.
 		for s.NextElem() {
@@ -253,11 +352,6 @@ func (d *decoder) levels() bool {
 		if s.Failed() {
 			return false
 		}
-		if len(m.refs) == d.cap {
-			s.Fail(ErrLevels)
-			return false
-		}
-		m.refs = append(m.refs, levelRef{p, q})
 	}
 	return !s.Failed()
 }
@@ -268,12 +362,23 @@ func (d *decoder) fixedAt(pos int32, exp int) (int64, bool) {
 	return d.s.Fixed(exp)
 }
 
-// level parses level i of the current message at the given exponents.
+// level returns level i of the current message at the given exponents
+// (which must be the ones the message was scanned with in direct mode).
 func (d *decoder) level(i int, pexp, qexp int) (market.Price, market.Qty, bool) {
-	r := d.m.refs[i]
-	p, ok1 := d.fixedAt(r.px, pexp)
-	q, ok2 := d.fixedAt(r.qty, qexp)
-	if !ok1 || !ok2 || p <= 0 || q < 0 {
+	var p, q int64
+	if d.m.direct {
+		l := d.m.vals[i]
+		p, q = int64(l.Price), int64(l.Qty)
+	} else {
+		r := d.m.refs[i]
+		var ok1, ok2 bool
+		p, ok1 = d.fixedAt(r.px, pexp)
+		q, ok2 = d.fixedAt(r.qty, qexp)
+		if !ok1 || !ok2 {
+			return 0, 0, false
+		}
+	}
+	if p <= 0 || q < 0 {
 		return 0, 0, false
 	}
 	return market.Price(p), market.Qty(q), true

@@ -213,24 +213,34 @@ func (s *Scanner) String() ([]byte, bool) {
 	start := s.i + 1
 	for j := start; j < len(s.b); j++ {
 		c := s.b[j]
+		if !strSpecial[c] {
+			continue
+		}
 		switch {
 		case c == '"':
 			s.i = j + 1
 			return s.b[start:j], true
-		case c == '\\':
+		case c == '\\' || c >= utf8.RuneSelf:
 			return s.slowString(start)
-		case c < 0x20:
+		default: // control character
 			s.i = j
 			s.Fail(ErrSyntax)
 			return nil, false
-		case c >= utf8.RuneSelf:
-			return s.slowString(start)
 		}
 	}
 	s.i = len(s.b)
 	s.Fail(ErrEOF)
 	return nil, false
 }
+
+// strSpecial marks the bytes that end String's fast scan: the closing quote,
+// a backslash, control characters and non-ASCII bytes.
+var strSpecial = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf
+	}
+	return t
+}()
 
 // AppendString consumes a string and appends its unescaped contents to dst,
 // so that a caller can keep several strings of one frame at once (String's

@@ -55,6 +55,15 @@ func ScanFixed(b []byte, exp int) (v int64, n int, err error) {
 		neg = true
 		i++
 	}
+	if v, n, ok := scanPlain(b[i:], exp); ok {
+		if neg {
+			v = -v
+		}
+		if n < 0 {
+			return 0, i - n, ErrPrecision
+		}
+		return v, i + n, nil
+	}
 	var m uint64 // significant digits seen so far, without pending zeros
 	pending := 0 // zeros seen after the last non-zero digit, not yet in m
 	scale := 0   // value = m * 10^(pending+scale)
@@ -148,6 +157,56 @@ func ScanFixed(b []byte, exp int) (v int64, n int, err error) {
 		return 0, i, ErrRange
 	}
 	return int64(m), i, nil
+}
+
+// scanPlain is ScanFixed's fast path for the text venues send: unsigned
+// "123.456" with at most 18 digits and no exponent. It reports ok false when
+// the text is outside that form (the general path then decides). A negative
+// n (-bytes consumed) means the number has non-zero digits finer than exp.
+func scanPlain(b []byte, exp int) (v int64, n int, ok bool) {
+	var m uint64
+	i := 0
+	for ; i < len(b); i++ {
+		c := b[i] - '0'
+		if c > 9 {
+			break
+		}
+		m = m*10 + uint64(c)
+	}
+	whole := i
+	if whole == 0 || whole > 18 {
+		return 0, 0, false
+	}
+	frac := 0
+	if i < len(b) && b[i] == '.' {
+		i++
+		for ; i < len(b); i++ {
+			c := b[i] - '0'
+			if c > 9 {
+				break
+			}
+			m = m*10 + uint64(c)
+		}
+		frac = i - whole - 1
+		if frac == 0 || whole+frac > 18 {
+			return 0, 0, false
+		}
+	}
+	if i < len(b) && b[i]|0x20 == 'e' {
+		return 0, 0, false
+	}
+	if frac <= exp {
+		hi, lo := bits.Mul64(m, pow10[exp-frac])
+		if hi != 0 || lo > math.MaxInt64 {
+			return 0, 0, false // out of range: the general path reports it
+		}
+		return int64(lo), i, true
+	}
+	d := pow10[frac-exp]
+	if m%d != 0 {
+		return 0, -i, true
+	}
+	return int64(m / d), i, true
 }
 
 // mulAdd returns m*10^(zeros+1)+d, flagging overflow instead of wrapping.

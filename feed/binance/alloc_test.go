@@ -1,0 +1,52 @@
+//go:build !race
+
+package binance
+
+import (
+	"testing"
+
+	"arbmm/internal/market"
+)
+
+// TestHandleZeroAlloc: once a symbol is in sync, handling depth and
+// bookTicker frames does not allocate.
+func TestHandleZeroAlloc(t *testing.T) {
+	f, err := New(Config{Venue: market.Binance})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.HandleSnapshot("BTCUSDT", []byte(`{"lastUpdateId":100,"bids":[["60000.00","1.50"],["59999.00","2.00"]],"asks":[["60001.00","1.00"],["60002.50","3.00"]]}`), 0); err != nil {
+		t.Fatal(err)
+	}
+	frames := make([][]byte, 0, 2)
+	u := int64(100)
+	depth := func() []byte {
+		u++
+		b := []byte(`{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":`)
+		b = market.AppendFixed(b, u, 0)
+		b = append(b, `,"u":`...)
+		b = market.AppendFixed(b, u, 0)
+		b = append(b, `,"b":[["60000.00","1.25"],["59998.00","0.00"]],"a":[["60001.00","2.00"]]}}`...)
+		return b
+	}
+	for i := 0; i < 2000; i++ {
+		frames = append(frames, depth())
+	}
+	ticker := []byte(`{"stream":"btcusdt@bookTicker","data":{"u":1,"s":"BTCUSDT","b":"60000.00","B":"1.25","a":"60001.00","A":"2.00"}}`)
+	i := 0
+	n := testing.AllocsPerRun(1000, func() {
+		if err := f.Handle(frames[i], 1); err != nil {
+			t.Fatal(err)
+		}
+		i++
+		if err := f.Handle(ticker, 1); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n != 0 {
+		t.Errorf("Handle allocates %v times per depth+ticker pair, want 0", n)
+	}
+	if st := f.Symbol("BTCUSDT").Book.Stats(); st.Gaps != 0 {
+		t.Fatalf("gaps %d in a continuous synthetic stream", st.Gaps)
+	}
+}
