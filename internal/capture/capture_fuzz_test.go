@@ -24,6 +24,8 @@ const fuzzMaxLine = 1 << 16
 func FuzzReader(f *testing.F) {
 	f.Add([]byte(`{"t":"recv","ts":1.5,"conn":"c","data":"x"}` + "\n"))
 	f.Add([]byte("\x28\xb5\x2f\xfd\x00\x00"))
+	// Escaped keys, lone surrogates, invalid UTF-8: fast path since jscan.
+	f.Add([]byte(`{"\u0074":"recv","ts":2,"co\u006en":"c\ud800","data":"\udc00x` + "\xff\xed\xa0\x80" + `"}` + "\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		plain, plainErr := fuzzRead(t, in)
 		if !bytes.HasPrefix(in, zstdMagic) && plainErr != io.EOF && !errors.Is(plainErr, ErrTruncated) {

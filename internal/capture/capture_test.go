@@ -263,6 +263,45 @@ func checkFastSlow(t *testing.T, where string, line []byte) {
 	}
 }
 
+// TestFastPathShape pins which valid lines parseFast takes (all of them
+// decoded as parseSlow does) and which it leaves to parseSlow.
+func TestFastPathShape(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		fast bool
+	}{
+		{`{"t":"recv","ts":1,"conn":"c","data":"x"}`, true},
+		{` { "t" : "recv" , "ts" : -0.5e1 , "conn" : "c" , "data" : "\u00e9\ud83d\ude80\/" } `, true},
+		{`{"\u0074":"r\u0065cv","ts":1,"co\u006en":"c","data":"x"}`, true},                     // escaped keys and t
+		{`{"t":"recv","ts":1,"conn":"c","data":"\ud800x\udc00\ud800\u0041"}`, true},            // lone surrogates
+		{"{\"t\":\"recv\",\"ts\":1,\"conn\":\"c\xff\",\"data\":\"a\xffb\xed\xa0\x80\"}", true}, // invalid UTF-8
+		{`{"t":"recv","ts":1,"conn":"c","data":""}`, true},
+		{`{"t":"bogus","ts":1}`, true}, // malformed, but the same either way
+		{`{}`, true},
+		{`{"t":"recv","ts":1,"conn":"c","data":"x","data":"y"}`, false},
+		{`{"t":"recv","ts":1,"conn":"c","data":"x","\u0064ata":"y"}`, false},
+		{`{"t":"recv","ts":1,"conn":"c","data":"x","extra":1}`, false},
+		{`{"id":"v","messages":[]}`, false},
+		{`{"t":"recv","ts":"1","conn":"c","data":"x"}`, false},
+		{`{"t":"recv","ts":1e400,"conn":"c","data":"x"}`, false},
+		{`{"t":null,"ts":1}`, false},
+		{`{"t":"recv","ts":1,"conn":"c","data":"x"} x`, false},
+		{`[]`, false},
+	} {
+		r := &Reader{}
+		var f fields
+		if got := r.parseFast([]byte(tc.line), &f); got != tc.fast {
+			t.Errorf("parseFast(%s) = %v, want %v", tc.line, got, tc.fast)
+		}
+		checkFastSlow(t, "", []byte(tc.line))
+	}
+	// Data that is present but empty is non-nil.
+	rec, err := mustReader(t, []byte(`{"t":"recv","ts":1,"conn":"c","data":""}`+"\n")).Next()
+	if err != nil || rec.Data == nil || len(rec.Data) != 0 {
+		t.Fatalf("empty data: %+v, %v", rec, err)
+	}
+}
+
 // trickyData is what round-trip tests write; valid UTF-8 unless noted.
 var trickyData = [][]byte{
 	[]byte(`{"e":"depthUpdate","b":[["0.1","2"]]}`),
@@ -725,7 +764,7 @@ func TestMalformedLines(t *testing.T) {
 		{"{\"t\":\"recv\",\"ts\":6,\"conn\":\"c\",\"data\":\"crlf\"}\r", KindRecv, "", "crlf"},
 		{`{"id":"v","messages":[{"a":1}]}`, KindVector, "", `{"id":"v","messages":[{"a":1}]}`},
 		{`{"id":"v","messages":{}}`, KindUnknown, `missing "t"`, ""},
-		// Valid JSON outside the fast path's shape: decoded by encoding/json.
+		// Escapes, lone surrogates, invalid UTF-8, repeated and unknown keys.
 		{`{"t":"recv","ts":7,"conn":"c","data":"\ud800x"}`, KindRecv, "", "\ufffdx"},
 		{`{"t":"recv","ts":8,"conn":"c","data":"x","data":"y"}`, KindRecv, "", "y"},
 		{"{\"t\":\"recv\",\"ts\":9,\"conn\":\"c\",\"data\":\"a\xffb\"}", KindRecv, "", "a\ufffdb"},

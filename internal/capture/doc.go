@@ -72,8 +72,8 @@
 // Record.Data and Record.Raw point into them. They are valid only until the
 // next call to Next; use Record.Clone to keep a record. Conn and URL are
 // strings interned per Reader, so a repeated connection name costs nothing.
-// Lines outside the common shape (unknown fields, escapes in keys, invalid
-// UTF-8, test vectors, malformed lines) take a slower path through
-// encoding/json that allocates. Writer reuses one line buffer and does not
-// allocate per record once it has grown.
+// Lines outside the common shape (unknown or repeated fields, test vectors,
+// malformed lines) take a slower path through encoding/json that allocates.
+// Writer reuses one line buffer and does not allocate per record once it has
+// grown.
 package capture

@@ -1,13 +1,10 @@
 package capture
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
-	"unicode/utf16"
-	"unicode/utf8"
 	"unsafe"
 )
 
@@ -115,281 +112,64 @@ func (r *Reader) intern(b []byte) string {
 }
 
 // parseFast decodes the common shape without allocating: an object whose
-// keys are among t, ts, conn, url, data (each at most once, no escapes in
-// keys or in t), ts a number and the others strings of valid UTF-8 without
-// lone surrogate escapes. It reports false for anything else, including
-// invalid JSON; parseSlow is then the authority. Whatever parseFast accepts,
-// parseSlow decodes identically (checked by tests and FuzzReader).
+// keys are among t, ts, conn, url, data (each at most once), ts a number and
+// the others strings. It reports false for anything else, including invalid
+// JSON; parseSlow is then the authority. jscan decodes keys and strings as
+// encoding/json does (escapes, surrogate pairs, and U+FFFD for lone
+// surrogates and invalid UTF-8), so whatever parseFast accepts, parseSlow
+// decodes identically (checked by tests and FuzzReader).
 func (r *Reader) parseFast(line []byte, f *fields) bool {
-	i := skipWS(line, 0)
-	if i >= len(line) || line[i] != '{' {
-		return false
-	}
-	i = skipWS(line, i+1)
-	for {
-		key, end, esc, ok := scanString(line, i)
-		if !ok || esc {
-			return false
-		}
-		i = skipWS(line, end)
-		if i >= len(line) || line[i] != ':' {
-			return false
-		}
-		i = skipWS(line, i+1)
+	s := &r.js
+	s.Reset(line)
+	for key, ok := s.ObjectStart(); ok; key, ok = s.NextKey() {
 		switch string(key) {
 		case "t":
-			if f.hasT {
-				return false
-			}
-			v, end, esc, ok := scanString(line, i)
-			if !ok || esc {
-				return false
-			}
-			f.t, f.hasT, i = v, true, end
+			ok = r.fastString(&r.tBuf, &f.t, &f.hasT)
 		case "ts":
-			if f.hasTS {
-				return false
-			}
-			end, ok := scanNumber(line, i)
-			if !ok {
-				return false
-			}
-			// The string does not outlive the call on success; on error
-			// (range) it may be kept in the *NumError, which is dropped.
-			ts, err := strconv.ParseFloat(unsafe.String(&line[i], end-i), 64)
-			if err != nil {
-				return false
-			}
-			f.ts, f.hasTS, i = ts, true, end
+			ok = !f.hasTS && r.fastNumber(&f.ts)
+			f.hasTS = true
 		case "conn":
-			if f.hasConn {
-				return false
-			}
-			if f.conn, i, ok = decodeString(line, i, &r.connBuf); !ok {
-				return false
-			}
-			f.hasConn = true
+			ok = r.fastString(&r.connBuf, &f.conn, &f.hasConn)
 		case "url":
-			if f.hasURL {
-				return false
-			}
-			if f.url, i, ok = decodeString(line, i, &r.urlBuf); !ok {
-				return false
-			}
-			f.hasURL = true
+			ok = r.fastString(&r.urlBuf, &f.url, &f.hasURL)
 		case "data":
-			if f.hasData {
-				return false
-			}
-			if f.data, i, ok = decodeString(line, i, &r.dataBuf); !ok {
-				return false
-			}
-			f.hasData = true
+			ok = r.fastString(&r.dataBuf, &f.data, &f.hasData)
 		default:
-			return false
+			ok = false // unknown keys (vector lines among them): parseSlow
 		}
-		i = skipWS(line, i)
-		if i >= len(line) {
-			return false
-		}
-		switch line[i] {
-		case ',':
-			i = skipWS(line, i+1)
-		case '}':
-			return skipWS(line, i+1) == len(line)
-		default:
+		if !ok {
 			return false
 		}
 	}
+	return s.End()
 }
 
-func skipWS(s []byte, i int) int {
-	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n') {
-		i++
+// fastString decodes the next value, which must be a string, into *buf and
+// points *dst at it; it fails if the field was already seen (*has).
+func (r *Reader) fastString(buf, dst *[]byte, has *bool) bool {
+	if *has {
+		return false
 	}
-	return i
+	v, ok := r.js.AppendString((*buf)[:0])
+	if v == nil {
+		v = []byte{} // present but empty: non-nil (no allocation)
+	}
+	*buf, *dst, *has = v, v, true
+	return ok
 }
 
-// strStop marks the bytes that end a run of plain string content.
-var strStop = func() (t [256]bool) {
-	for c := 0; c < 0x20; c++ {
-		t[c] = true
+// fastNumber decodes the next value, which must be a JSON number that fits
+// a float64.
+func (r *Reader) fastNumber(dst *float64) bool {
+	v, ok := r.js.Raw()
+	if !ok || (v[0] != '-' && (v[0] < '0' || v[0] > '9')) {
+		return false
 	}
-	t['"'] = true
-	t['\\'] = true
-	for c := 0x80; c < 0x100; c++ {
-		t[c] = true
-	}
-	return t
-}()
-
-// scanString finds the JSON string starting at s[i] (which must be '"').
-// It returns the raw content between the quotes, the index after the closing
-// quote and whether the content has escapes. ok is false for a missing
-// quote, a control character or content that is not valid UTF-8.
-func scanString(s []byte, i int) (content []byte, end int, esc, ok bool) {
-	if i >= len(s) || s[i] != '"' {
-		return nil, 0, false, false
-	}
-	nonASCII := false
-	for j := i + 1; j < len(s); {
-		c := s[j]
-		if !strStop[c] {
-			j++
-			continue
-		}
-		switch {
-		case c == '"':
-			content = s[i+1 : j]
-			if nonASCII && !utf8.Valid(content) {
-				return nil, 0, false, false
-			}
-			return content, j + 1, esc, true
-		case c == '\\':
-			esc = true
-			j += 2 // the escaped byte is checked by unquote
-		case c < 0x20:
-			return nil, 0, false, false
-		default:
-			nonASCII = true
-			j++
-		}
-	}
-	return nil, 0, false, false
-}
-
-// decodeString decodes the JSON string at s[i]. Without escapes the result
-// aliases s; otherwise it is unescaped into *buf.
-func decodeString(s []byte, i int, buf *[]byte) ([]byte, int, bool) {
-	content, end, esc, ok := scanString(s, i)
-	if !ok {
-		return nil, 0, false
-	}
-	if !esc {
-		return content, end, true
-	}
-	out, ok := unquote((*buf)[:0], content)
-	*buf = out
-	return out, end, ok
-}
-
-// unquote appends the unescaped form of a JSON string's content to dst.
-// It reports false for an invalid escape or a lone surrogate (which
-// encoding/json turns into U+FFFD; the slow path handles that).
-func unquote(dst, s []byte) ([]byte, bool) {
-	for len(s) > 0 {
-		k := bytes.IndexByte(s, '\\')
-		if k < 0 {
-			return append(dst, s...), true
-		}
-		dst = append(dst, s[:k]...)
-		s = s[k:]
-		if len(s) < 2 {
-			return dst, false
-		}
-		switch c := s[1]; c {
-		case '"', '\\', '/':
-			dst = append(dst, c)
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r1, ok := hex4(s[2:])
-			if !ok {
-				return dst, false
-			}
-			s = s[6:]
-			if utf16.IsSurrogate(r1) {
-				if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
-					return dst, false
-				}
-				r2, ok := hex4(s[2:])
-				if !ok {
-					return dst, false
-				}
-				r1 = utf16.DecodeRune(r1, r2)
-				if r1 == utf8.RuneError {
-					return dst, false
-				}
-				s = s[6:]
-			}
-			dst = utf8.AppendRune(dst, r1)
-			continue
-		default:
-			return dst, false
-		}
-		s = s[2:]
-	}
-	return dst, true
-}
-
-func hex4(s []byte) (rune, bool) {
-	if len(s) < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range s[:4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c -= 'a' - 10
-		case 'A' <= c && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
-}
-
-// scanNumber returns the end of the JSON number at s[i].
-func scanNumber(s []byte, i int) (int, bool) {
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case i < len(s) && '1' <= s[i] && s[i] <= '9':
-		i = digits(s, i)
-	default:
-		return 0, false
-	}
-	if i < len(s) && s[i] == '.' {
-		j := digits(s, i+1)
-		if j == i+1 {
-			return 0, false
-		}
-		i = j
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		j := digits(s, i)
-		if j == i {
-			return 0, false
-		}
-		i = j
-	}
-	return i, true
-}
-
-func digits(s []byte, i int) int {
-	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
-		i++
-	}
-	return i
+	// The string does not outlive the call on success; on error (range) it
+	// may be kept in the *NumError, which is dropped.
+	ts, err := strconv.ParseFloat(unsafe.String(&v[0], len(v)), 64)
+	*dst = ts
+	return err == nil
 }
 
 // parseSlow decodes any JSON object with encoding/json. It returns an error

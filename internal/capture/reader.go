@@ -10,6 +10,8 @@ import (
 	"os"
 
 	"github.com/klauspost/compress/zstd"
+
+	"arbmm/internal/jscan"
 )
 
 const (
@@ -31,9 +33,11 @@ type Reader struct {
 	closer io.Closer
 
 	long    []byte // a line that did not fit in br's buffer
+	js      jscan.Scanner
 	dataBuf []byte // unescaped data
 	connBuf []byte
 	urlBuf  []byte
+	tBuf    []byte
 	strs    map[string]string
 	last    string
 
@@ -98,7 +102,8 @@ func (r *Reader) Close() error {
 		r.zr = nil
 	}
 	r.br = nil
-	r.long, r.dataBuf, r.connBuf, r.urlBuf = nil, nil, nil, nil
+	r.long, r.dataBuf, r.connBuf, r.urlBuf, r.tBuf = nil, nil, nil, nil, nil
+	r.js = jscan.Scanner{}
 	if r.closer != nil {
 		c := r.closer
 		r.closer = nil
@@ -223,6 +228,7 @@ func trimCR(b []byte) []byte {
 	return b
 }
 
+// isBlank reports whether b holds nothing but JSON white space.
 func isBlank(b []byte) bool {
-	return skipWS(b, 0) == len(b)
+	return len(bytes.TrimLeft(b, " \t\r\n")) == 0
 }

@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/klauspost/compress/zstd"
+
+	"arbmm/internal/jscan"
 )
 
 // Writer writes a capture, plain or zstd-compressed. Records are buffered;
@@ -142,8 +144,9 @@ func validVectorLine(b []byte) bool {
 			return false
 		}
 	}
-	i := skipWS(b, 0)
-	return i < len(b) && b[i] == '{' && json.Valid(b)
+	var s jscan.Scanner
+	s.Reset(b)
+	return s.Peek() == '{' && json.Valid(b)
 }
 
 // Flush writes all buffered records to the underlying writer. With
