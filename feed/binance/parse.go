@@ -41,7 +41,7 @@ type msg struct {
 	lastUpdateID int64
 	hasID        bool       // lastUpdateId present (snapshot)
 	refs         []levelRef // offsets, when the exponents were unknown while scanning
-	vals         []Level    // parsed levels, when they were known (direct mode)
+	vals         [][2]int64 // parsed (price, qty), when they were known (direct mode)
 	direct       bool       // levels are in vals, not refs
 	sym          *Symbol    // resolved from "s" (nil for snapshots, unknown symbols)
 	nb           int        // levels[:nb] are bids, the rest asks
@@ -50,12 +50,6 @@ type msg struct {
 	data         []byte // the frame the offsets refer to
 	dataStart    int    // offset of the event object (for buffering)
 	dataEnd      int
-}
-
-// Level is one decoded price level.
-type Level struct {
-	Price market.Price
-	Qty   market.Qty
 }
 
 // decoder holds the scanner and scratch for one Feed.
@@ -75,7 +69,7 @@ type decoder struct {
 }
 
 func newDecoder(maxLevels int) decoder {
-	return decoder{m: msg{refs: make([]levelRef, 0, maxLevels), vals: make([]Level, 0, maxLevels)}, cap: maxLevels}
+	return decoder{m: msg{refs: make([]levelRef, 0, maxLevels), vals: make([][2]int64, 0, maxLevels)}, cap: maxLevels}
 }
 
 // reset prepares the scratch message for a new frame.
@@ -316,6 +310,14 @@ func reverse[T any](r []T) {
 func (d *decoder) levels() bool {
 	s := &d.s
 	m := &d.m
+	if m.direct {
+		var ok bool
+		m.vals, ok = s.AppendFixedPairs(m.vals, d.pexp, d.qexp, d.cap-m.count())
+		if errors.Is(s.Err(), jscan.ErrTooMany) {
+			s.Fail(ErrLevels)
+		}
+		return ok
+	}
 	for more := s.ArrayStart(); more; more = s.NextElem() {
 		if !s.ArrayStart() {
 			s.Fail(jscan.ErrType)
@@ -325,24 +327,14 @@ func (d *decoder) levels() bool {
 			s.Fail(ErrLevels)
 			return false
 		}
-		if m.direct {
-			p, _ := s.Fixed(d.pexp)
-			if !s.NextElem() {
-				s.Fail(jscan.ErrType)
-				return false
-			}
-			q, _ := s.Fixed(d.qexp)
-			m.vals = append(m.vals, Level{market.Price(p), market.Qty(q)})
-		} else {
-			p := int32(s.Pos())
-			if !s.Skip() || !s.NextElem() {
-				s.Fail(jscan.ErrType)
-				return false
-			}
-			q := int32(s.Pos())
-			s.Skip()
-			m.refs = append(m.refs, levelRef{p, q})
+		p := int32(s.Pos())
+		if !s.Skip() || !s.NextElem() {
+			s.Fail(jscan.ErrType)
+			return false
 		}
+		q := int32(s.Pos())
+		s.Skip()
+		m.refs = append(m.refs, levelRef{p, q})
 		// Binance may append fields to a level; skip them.
 		for s.NextElem() {
 			if !s.Skip() {
@@ -367,8 +359,7 @@ func (d *decoder) fixedAt(pos int32, exp int) (int64, bool) {
 func (d *decoder) level(i int, pexp, qexp int) (market.Price, market.Qty, bool) {
 	var p, q int64
 	if d.m.direct {
-		l := d.m.vals[i]
-		p, q = int64(l.Price), int64(l.Qty)
+		p, q = d.m.vals[i][0], d.m.vals[i][1]
 	} else {
 		r := d.m.refs[i]
 		var ok1, ok2 bool

@@ -47,7 +47,7 @@ func ours(frame []byte, direct bool) (decoded, bool) {
 		for i := range m.count() {
 			var p, q int64
 			if m.direct {
-				p, q = int64(m.vals[i].Price), int64(m.vals[i].Qty)
+				p, q = m.vals[i][0], m.vals[i][1]
 			} else {
 				var ok1, ok2 bool
 				p, ok1 = d.fixedAt(m.refs[i].px, fuzzExp)

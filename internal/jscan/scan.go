@@ -11,10 +11,11 @@ import (
 
 // Sentinel errors. Err wraps them with the byte offset only when asked.
 var (
-	ErrSyntax = errors.New("jscan: invalid JSON")
-	ErrType   = errors.New("jscan: unexpected JSON type")
-	ErrDepth  = errors.New("jscan: nesting too deep")
-	ErrEOF    = errors.New("jscan: unexpected end of frame")
+	ErrSyntax  = errors.New("jscan: invalid JSON")
+	ErrType    = errors.New("jscan: unexpected JSON type")
+	ErrDepth   = errors.New("jscan: nesting too deep")
+	ErrEOF     = errors.New("jscan: unexpected end of frame")
+	ErrTooMany = errors.New("jscan: more array elements than the caller allows")
 )
 
 // MaxDepth bounds the nesting Skip follows, so hostile input cannot exhaust
@@ -79,6 +80,9 @@ func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\
 
 // peek skips white space and returns the next byte, or 0 at the end.
 func (s *Scanner) peek() byte {
+	if s.i < len(s.b) && s.b[s.i] > ' ' {
+		return s.b[s.i] // the common case: no white space
+	}
 	for s.i < len(s.b) {
 		c := s.b[s.i]
 		if !isSpace(c) {

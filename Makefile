@@ -1,0 +1,42 @@
+# arbmm build, test and benchmark entry points. `make test` is what CI runs.
+GO       ?= go
+PKGS     := ./...
+FUZZTIME ?= 20s
+BENCHTIME ?= 1s
+
+.PHONY: all build test vet race bench fuzz replay clean
+
+all: build test
+
+build:
+	$(GO) build -o bin/arbmm ./cmd/arbmm
+
+vet:
+	$(GO) vet $(PKGS)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+
+# The full suite: vet and gofmt, every test under the race detector in
+# shuffled order, then every test again without it: the zero-allocation tests
+# (alloc_test.go, build tag !race) only run there, since -race instruments
+# allocations.
+test: vet
+	$(GO) test -race -shuffle=on $(PKGS)
+	$(GO) test -count=1 $(PKGS)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+
+# Each fuzz target for FUZZTIME (go test -fuzz takes one target per run).
+fuzz:
+	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+# Replay the shared real-data captures through the engine's feed code.
+replay: build
+	./bin/arbmm replay ../shared/fixtures/captures/*.jsonl
+
+clean:
+	rm -rf bin
