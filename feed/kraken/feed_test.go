@@ -697,11 +697,15 @@ func TestConcurrentReaders(t *testing.T) {
 	replay(t, f, frames[:5], recv[:5])
 	b := symbol(t, f, "XBT/USD").Book
 	done := make(chan struct{})
+	started := make(chan struct{})
 	reads := make(chan int)
 	go func() {
 		var top book.Top
 		n := 0
 		for {
+			if n == 1 {
+				close(started) // the replay below starts once a read has run
+			}
 			select {
 			case <-done:
 				reads <- n
@@ -718,6 +722,7 @@ func TestConcurrentReaders(t *testing.T) {
 			n++
 		}
 	}()
+	<-started
 	replay(t, f, frames[5:], recv[5:])
 	close(done)
 	if n := <-reads; n == 0 {
