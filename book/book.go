@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"arbmm/internal/market"
+	"arbmm/internal/seqlock"
 )
 
 // MaxTop is the largest number of levels per side a snapshot publishes.
@@ -86,14 +87,18 @@ type Book struct {
 	sides [2]side // indexed by market.Side
 
 	// Writer-only state.
-	seq       int64 // exchange sequence / update id of the last applied message
-	exchTime  int64 // exchange time of the last applied message, Unix ns
-	recvTime  int64 // local receive time of the last applied message, Unix ns
-	topDirty  bool  // a top-N level changed since the last publish
-	version   uint64
-	w         Stats         // counters, published to ctr at Commit
-	img       [nWords]int64 // snapshot image built by publish
-	lastState State
+	seq      int64 // exchange sequence / update id of the last applied message
+	exchTime int64 // exchange time of the last applied message, Unix ns
+	recvTime int64 // local receive time of the last applied message, Unix ns
+	topDirty bool  // a top-N level changed since the last publish
+	// dirty is, per side, the distance from the best of the nearest level
+	// changed since the last publish (MaxTop: none); prevDirty is the same
+	// for the publish before, whose slot the next publish overwrites.
+	dirty, prevDirty [2]int
+	version          uint64
+	w                Stats         // counters, published to ctr at Commit
+	img              [nWords]int64 // snapshot image built by publish
+	lastState        State
 
 	// Shared with readers.
 	state    atomic.Uint32
@@ -139,6 +144,7 @@ func (b *Book) Set(s market.Side, px market.Price, q market.Qty) error {
 	d := sd.set(int64(px), int64(q), &b.w)
 	if d >= 0 && d < b.cfg.TopN {
 		b.topDirty = true
+		b.dirty[s] = min(b.dirty[s], d)
 	}
 	return nil
 }
@@ -150,6 +156,7 @@ func (b *Book) Clear() {
 		b.sides[i].clear()
 	}
 	b.topDirty = true
+	b.dirty = [2]int{}
 }
 
 // Truncate drops the levels of each side past depth from the best, as venues
@@ -162,6 +169,7 @@ func (b *Book) Truncate(depth int) {
 			sd.lo = sd.hi - depth
 			if depth < b.cfg.TopN {
 				b.topDirty = true
+				b.dirty[i] = min(b.dirty[i], depth)
 			}
 		}
 	}
@@ -213,7 +221,7 @@ func (b *Book) Crossed() bool {
 func (b *Book) Commit(seq, exchTime, recvTime int64) (published bool, err error) {
 	b.seq, b.exchTime, b.recvTime = seq, exchTime, recvTime
 	b.w.Messages++
-	b.lastRecv.Store(recvTime)
+	seqlock.StoreInt64(&b.lastRecv, recvTime)
 	if b.Crossed() {
 		b.w.Crossed++
 		err = ErrCrossed

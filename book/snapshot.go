@@ -55,11 +55,12 @@ type slot struct {
 	words [nWords]atomic.Int64
 }
 
-// publish builds the snapshot image in writer-owned memory, then copies the
-// words in use into the slot the readers of the previous version are not
-// using, inside that slot's sequence window, and announces it. The copy uses
-// seqlock.StoreWords (release stores: ~0.3 ns a word, against ~5 ns for
-// atomic.Store). Writer only.
+// publish builds the snapshot image in writer-owned memory and copies it
+// into the slot the readers of the previous version are not using, inside
+// that slot's sequence window, then announces it. Only the levels that
+// changed since that slot was last written (two publishes ago) are rebuilt
+// and copied. The copies use seqlock's release stores (~0.3 ns a word,
+// against ~5 ns for atomic.Store). Writer only.
 func (b *Book) publish() {
 	b.version++
 	v := b.version
@@ -70,27 +71,34 @@ func (b *Book) publish() {
 	img[wExch] = b.exchTime
 	img[wRecv] = b.recvTime
 	img[wState] = int64(st)
-	used := wLevels
+	var from, to [2]int // word ranges of each side to copy
 	for si := range b.sides {
 		sd := &b.sides[si]
 		n := min(sd.hi-sd.lo, b.cfg.TopN)
 		img[wNBids+si] = int64(n)
-		w := img[wLevels+si*2*MaxTop:]
-		for i := 0; i < n; i++ {
+		need := min(b.dirty[si], b.prevDirty[si], n)
+		base := wLevels + si*2*MaxTop
+		w := img[base:]
+		for i := need; i < n; i++ {
 			e := &sd.e[sd.hi-1-i]
 			w[2*i] = sd.sign * e.key
 			w[2*i+1] = e.qty
 		}
-		if n > 0 {
-			used = wLevels + si*2*MaxTop + 2*n
-		}
+		from[si], to[si] = base+2*need, base+2*n
 	}
 	sl := &b.slots[v&1]
 	s := sl.seq.Load()
-	sl.seq.Store(s + 1)
-	seqlock.StoreWords(sl.words[:used], img[:used])
-	sl.seq.Store(s + 2)
-	b.pub.Store(v)
+	seqlock.StoreUint64(&sl.seq, s+1)
+	seqlock.StoreWords(sl.words[:wLevels], img[:wLevels])
+	for si := range from {
+		if from[si] < to[si] {
+			seqlock.StoreWords(sl.words[from[si]:to[si]], img[from[si]:to[si]])
+		}
+	}
+	seqlock.StoreUint64(&sl.seq, s+2)
+	seqlock.StoreUint64(&b.pub, v)
+	b.prevDirty = b.dirty
+	b.dirty = [2]int{MaxTop, MaxTop}
 	b.topDirty = false
 	b.lastState = st
 	b.w.Publishes++
@@ -175,7 +183,7 @@ func (a *statsAtomic) store(s *Stats) {
 	for i, x := range w {
 		if a.last[i] != x {
 			a.last[i] = x
-			a.v[i].Store(x)
+			seqlock.StoreUint64(&a.v[i], x)
 		}
 	}
 }

@@ -84,6 +84,10 @@ func (d *decoder) decode(frame []byte) bool {
 	s := &d.s
 	d.reset(frame)
 	d.haveExp = false
+	if d.fastDepth(frame) {
+		return true
+	}
+	d.reset(frame)
 	k, ok := s.ObjectStart()
 	if !ok {
 		return false

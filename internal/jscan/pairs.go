@@ -17,7 +17,7 @@ func (s *Scanner) AppendFixedPairs(dst [][2]int64, pexp, qexp, max int) ([][2]in
 		return dst, false
 	}
 	start, n0 := s.i, len(dst)
-	if out, end, ok := fastPairs(s.b, s.i, dst, pexp, qexp, max); ok {
+	if out, end, ok := FastPairs(s.b, s.i, dst, pexp, qexp, max); ok {
 		s.i = end
 		return out, true
 	}
@@ -48,10 +48,13 @@ func (s *Scanner) AppendFixedPairs(dst [][2]int64, pexp, qexp, max int) ([][2]in
 	return dst, s.err == nil
 }
 
-// fastPairs parses b[i:] as a compact array of ["p","q"] arrays. It reports
-// false on anything it does not handle (the caller falls back), never
-// consuming input itself.
-func fastPairs(b []byte, i int, dst [][2]int64, pexp, qexp, max int) ([][2]int64, int, bool) {
+// FastPairs parses b[i:] as a compact array of ["p","q"] arrays (no white
+// space, quoted numbers, two elements each), appending the pairs to dst and
+// returning the index after the array. It reports false on anything else, so
+// that the caller can fall back to AppendFixedPairs, which accepts exactly
+// what FastPairs accepts and more. Decoders with a fast path for a venue's
+// exact frame shape call it directly.
+func FastPairs(b []byte, i int, dst [][2]int64, pexp, qexp, max int) ([][2]int64, int, bool) {
 	for i < len(b) && isSpace(b[i]) {
 		i++
 	}

@@ -12,6 +12,13 @@
 // nor reorder the stores). Readers use atomic loads, which on amd64 are plain
 // MOVs.
 //
+// StoreUint64 and StoreInt64 do the same for single words that only need
+// release order: a seqlock's own sequence word (on amd64 stores are never
+// reordered with stores, and loads never with loads, so a release store of
+// the odd sequence before the block and of the even one after it is the
+// whole write protocol, as in Linux's x86 seqlocks) and counters published
+// by a single writer.
+//
 // On other architectures, and in -race builds (so the race detector sees
 // every access), StoreWords falls back to one atomic Store per word.
 //

@@ -12,3 +12,10 @@ func StoreWords(dst []atomic.Int64, src []int64) {
 		dst[i].Store(src[i])
 	}
 }
+
+// StoreUint64 stores v into *p (atomically; release order is all callers
+// rely on).
+func StoreUint64(p *atomic.Uint64, v uint64) { p.Store(v) }
+
+// StoreInt64 is StoreUint64 for an atomic.Int64.
+func StoreInt64(p *atomic.Int64, v int64) { p.Store(v) }

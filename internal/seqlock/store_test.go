@@ -67,9 +67,9 @@ func TestSeqlockProtocol(t *testing.T) {
 			src[i] = v
 		}
 		s := seq.Load()
-		seq.Store(s + 1)
+		StoreUint64(&seq, s+1)
 		StoreWords(words, src)
-		seq.Store(s + 2)
+		StoreUint64(&seq, s+2)
 	}
 	stop.Store(true)
 	wg.Wait()
@@ -93,5 +93,15 @@ func BenchmarkAtomicStore87(b *testing.B) {
 		for i := 0; i < 87; i++ {
 			sink[i].Store(0)
 		}
+	}
+}
+
+func TestStoreWord(t *testing.T) {
+	var u atomic.Uint64
+	var i atomic.Int64
+	StoreUint64(&u, 1<<63+5)
+	StoreInt64(&i, -7)
+	if u.Load() != 1<<63+5 || i.Load() != -7 {
+		t.Fatalf("got %d %d, want %d -7", u.Load(), i.Load(), uint64(1<<63+5))
 	}
 }
