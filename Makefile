@@ -34,9 +34,9 @@ fuzz:
 	  done; \
 	done
 
-# Replay the shared real-data captures through the engine's feed code.
+# Replay the real exchange captures in the repository through the feed code.
 replay: build
-	./bin/arbmm replay ../shared/fixtures/captures/*.jsonl
+	./bin/arbmm replay feed/binance/testdata/*.jsonl feed/kraken/testdata/*.jsonl
 
 clean:
 	rm -rf bin
