@@ -14,7 +14,7 @@ import (
 // be crossed (a crossed book is Stale).
 func FuzzFeed(f *testing.F) {
 	snap := `{"lastUpdateId":100,"bids":[["1.00","5.00"],["0.90","1.00"]],"asks":[["1.10","2.00"]]}`
-	f.Add([]byte("S" + snap + "\n" + `{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":101,"u":102,"b":[["1.00","0.00"]],"a":[]}` + "\n" + `{"u":102,"s":"BTCUSDT","b":"0.90","B":"1.00","a":"1.10","A":"2.00"}`), false)
+	f.Add([]byte("S"+snap+"\n"+`{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":101,"u":102,"b":[["1.00","0.00"]],"a":[]}`+"\n"+`{"u":102,"s":"BTCUSDT","b":"0.90","B":"1.00","a":"1.10","A":"2.00"}`), false)
 	f.Add([]byte(`{"stream":"btcusdt@depth","data":{"e":"depthUpdate","E":1,"T":1,"s":"BTCUSDT","U":90,"u":100,"pu":89,"b":[["1.05","1.00"]],"a":[["1.20","3.00"]]}}`+"\nS"+snap), true)
 	f.Add([]byte("S"+snap+"\n"+`{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":150,"u":160,"b":[],"a":[]}`+"\nS"+snap), false)
 	f.Fuzz(func(t *testing.T, in []byte, futures bool) {
