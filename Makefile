@@ -1,4 +1,6 @@
 # arbmm build, test and benchmark entry points. `make test` is what CI runs.
+SHELL    := bash
+.SHELLFLAGS := -eo pipefail -c
 GO       ?= go
 PKGS     := ./...
 FUZZTIME ?= 20s
@@ -21,7 +23,9 @@ vet:
 # allocations.
 test: vet
 	$(GO) test -race -shuffle=on $(PKGS)
-	$(GO) test -count=1 $(PKGS)
+	@mkdir -p bin
+	$(GO) test -count=1 -v $(PKGS) 2>&1 | tee bin/test.log | grep -E '^(ok|FAIL|--- FAIL|panic)'
+	@awk '/^--- PASS/{p++} /^--- FAIL/{f++} END{printf "tests: %d passed, %d failed\n", p, f}' bin/test.log
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
