@@ -296,20 +296,11 @@ func (f *Feed) gap(sym *Symbol) {
 func (f *Feed) apply(sym *Symbol, recvNs int64) error {
 	m := &f.dec.m
 	b := sym.Book
-	in := &sym.Inst
-	for i := range m.count() {
-		p, q, ok := f.dec.level(i, in.PriceExp, in.QtyExp)
-		if !ok {
-			// Half applied: the book cannot be trusted until resynced.
-			f.ctr.DecodeErrors.Add(1)
-			f.gapNoCount(sym)
-			return ErrNumber
-		}
-		side := market.Bid
-		if i >= m.nb {
-			side = market.Ask
-		}
-		b.Set(side, p, q)
+	if !f.setLevels(sym) {
+		// The event is lost: the book cannot follow the stream any more.
+		f.ctr.DecodeErrors.Add(1)
+		f.gapNoCount(sym)
+		return ErrNumber
 	}
 	sym.lastU = m.u
 	sym.state = inSync
@@ -323,6 +314,25 @@ func (f *Feed) apply(sym *Symbol, recvNs int64) error {
 	}
 	f.checkTickers(sym)
 	return nil
+}
+
+// setLevels validates every level of the decoded message and then applies
+// them all to the symbol's book, so that a message with a bad level changes
+// nothing. It reports false for such a message.
+func (f *Feed) setLevels(sym *Symbol) bool {
+	m := &f.dec.m
+	if f.dec.resolve(sym.Inst.PriceExp, sym.Inst.QtyExp) >= 0 {
+		return false
+	}
+	b := sym.Book
+	for i, v := range m.vals {
+		side := market.Bid
+		if i >= m.nb {
+			side = market.Ask
+		}
+		b.Set(side, market.Price(v[0]), market.Qty(v[1]))
+	}
+	return true
 }
 
 // gapNoCount resyncs without counting a sequence gap.
@@ -379,20 +389,11 @@ func (f *Feed) HandleSnapshot(symbol string, body []byte, recvNs int64) error {
 	}
 	b := sym.Book
 	b.Clear()
-	in := &sym.Inst
-	for i := range m.count() {
-		p, q, ok := f.dec.level(i, in.PriceExp, in.QtyExp)
-		if !ok {
-			f.ctr.DecodeErrors.Add(1)
-			b.SetState(book.Stale)
-			f.requestSnapshot(sym)
-			return fmt.Errorf("binance: %s snapshot level %d: %w", sym.Name, i, ErrNumber)
-		}
-		side := market.Bid
-		if i >= m.nb {
-			side = market.Ask
-		}
-		b.Set(side, p, q)
+	if !f.setLevels(sym) {
+		f.ctr.DecodeErrors.Add(1)
+		b.SetState(book.Stale)
+		f.requestSnapshot(sym)
+		return fmt.Errorf("binance: %s snapshot: %w", sym.Name, ErrNumber)
 	}
 	sym.lastU = m.lastUpdateID
 	sym.state = awaitFirst

@@ -4,7 +4,6 @@ import (
 	"errors"
 
 	"arbmm/internal/jscan"
-	"arbmm/internal/market"
 )
 
 // Errors returned by Handle; preallocated.
@@ -154,6 +153,7 @@ func (d *decoder) event(k []byte) bool {
 	m.dataStart = s.Pos()
 	var bids, asks [2]int // start and end index in refs, by position seen
 	haveB, haveA := false, false
+	otherBA := false // "b" or "a" held something other than levels
 	var seen uint16
 	for ok := true; ok; k, ok = s.NextKey() {
 		// A repeated field is rejected: which copy counts would be a guess.
@@ -195,6 +195,7 @@ func (d *decoder) event(k []byte) bool {
 				if !s.Skip() {
 					return false
 				}
+				otherBA = true
 				continue
 			}
 			if s.Peek() == '"' { // bookTicker best price
@@ -255,6 +256,10 @@ func (d *decoder) event(k []byte) bool {
 	}
 	switch {
 	case string(m.evType) == "depthUpdate":
+		if otherBA || m.tb > 0 || m.ta > 0 {
+			s.Fail(jscan.ErrType) // a depth event's "b" and "a" are level arrays
+			return false
+		}
 		m.kind = kindDepth
 	case string(m.evType) == "bookTicker" || (len(m.evType) == 0 && m.tb > 0 && m.ta > 0 && m.tB > 0 && m.tA > 0):
 		m.kind = kindTicker
@@ -358,23 +363,29 @@ func (d *decoder) fixedAt(pos int32, exp int) (int64, bool) {
 	return d.s.Fixed(exp)
 }
 
-// level returns level i of the current message at the given exponents
-// (which must be the ones the message was scanned with in direct mode).
-func (d *decoder) level(i int, pexp, qexp int) (market.Price, market.Qty, bool) {
-	var p, q int64
-	if d.m.direct {
-		p, q = d.m.vals[i][0], d.m.vals[i][1]
-	} else {
-		r := d.m.refs[i]
-		var ok1, ok2 bool
-		p, ok1 = d.fixedAt(r.px, pexp)
-		q, ok2 = d.fixedAt(r.qty, qexp)
-		if !ok1 || !ok2 {
-			return 0, 0, false
+// resolve makes m.vals hold every level of the current message at the
+// given exponents (which must be the ones the message was scanned with in
+// direct mode), parsing recorded offsets if needed, and validates them all.
+// It returns the index of the first level that does not parse or has a
+// non-positive price or a negative quantity, or -1.
+func (d *decoder) resolve(pexp, qexp int) int {
+	m := &d.m
+	if !m.direct {
+		m.vals = m.vals[:0]
+		for i, r := range m.refs {
+			p, ok1 := d.fixedAt(r.px, pexp)
+			q, ok2 := d.fixedAt(r.qty, qexp)
+			if !ok1 || !ok2 {
+				return i
+			}
+			m.vals = append(m.vals, [2]int64{p, q})
+		}
+		m.direct = true
+	}
+	for i, v := range m.vals {
+		if v[0] <= 0 || v[1] < 0 {
+			return i
 		}
 	}
-	if p <= 0 || q < 0 {
-		return 0, 0, false
-	}
-	return market.Price(p), market.Qty(q), true
+	return -1
 }

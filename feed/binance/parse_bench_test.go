@@ -77,9 +77,10 @@ func benchDecode(b *testing.B, c benchCapture) {
 		fr := frames[i%len(frames)]
 		i++
 		f.dec.decode(fr)
-		for j := range f.dec.m.count() {
-			p, q, _ := f.dec.level(j, 8, 8)
-			sink += int64(p) + int64(q)
+		in := &f.dec.m.sym.Inst
+		f.dec.resolve(in.PriceExp, in.QtyExp)
+		for _, v := range f.dec.m.vals {
+			sink += v[0] + v[1]
 		}
 	}
 	b.ReportMetric(lv, "levels/msg")
@@ -102,13 +103,13 @@ func benchApply(b *testing.B, c benchCapture) {
 	for k, fr := range frames {
 		f.dec.decode(fr)
 		syms[k] = f.lookup(f.dec.m.symbol)
-		for j := range f.dec.m.count() {
-			p, q, _ := f.dec.level(j, syms[k].Inst.PriceExp, syms[k].Inst.QtyExp)
+		f.dec.resolve(syms[k].Inst.PriceExp, syms[k].Inst.QtyExp)
+		for j, v := range f.dec.m.vals {
 			side := 0
 			if j >= f.dec.m.nb {
 				side = 1
 			}
-			msgs[k] = append(msgs[k], lvl{side, p, q})
+			msgs[k] = append(msgs[k], lvl{side, market.Price(v[0]), market.Qty(v[1])})
 		}
 	}
 	b.ReportAllocs()

@@ -17,15 +17,8 @@ loop:
 	JNE  loop
 	RET
 
-// func storeWord(p *atomic.Uint64, v uint64)
+// func storeWord(p unsafe.Pointer, v uint64)
 TEXT ·storeWord(SB), NOSPLIT, $0-16
-	MOVQ p+0(FP), DI
-	MOVQ v+8(FP), AX
-	MOVQ AX, (DI)
-	RET
-
-// func storeInt(p *atomic.Int64, v int64)
-TEXT ·storeInt(SB), NOSPLIT, $0-16
 	MOVQ p+0(FP), DI
 	MOVQ v+8(FP), AX
 	MOVQ AX, (DI)
