@@ -1,7 +1,6 @@
 package market
 
 import (
-	"encoding/binary"
 	"errors"
 	"math"
 	"math/bits"
@@ -200,59 +199,30 @@ func scanPlain(b []byte, exp int) (v int64, n int, ok bool) {
 		}
 		return int64(lo), i, true
 	}
-	d := pow10[frac-exp]
-	if m%d != 0 {
+	q, r := divPow10(m, frac-exp)
+	if r != 0 {
 		return 0, -i, true
 	}
-	return int64(m / d), i, true
+	return int64(q), i, true
 }
 
-// digitRun accumulates the decimal digits of b starting at i into m and
-// returns it with the index of the first non-digit. While eight bytes are
-// readable it works a word at a time without a branch per digit: it finds
-// the length of the digit run from a mask of non-digit bytes and converts
-// up to eight digits with SWAR arithmetic (three multiplications instead of
-// a chain of dependent multiply-adds). m wraps silently past 19 digits,
-// which callers rule out by counting.
-func digitRun(b []byte, i int, m uint64) (uint64, int) {
-	for i+8 <= len(b) {
-		x := binary.LittleEndian.Uint64(b[i:]) - 0x3030303030303030
-		// High bit of each byte set where the byte is not '0'..'9'. Borrows
-		// and carries only run towards later bytes, past the first
-		// non-digit, so the lowest flagged byte is exact.
-		nd := (x | (x + 0x7676767676767676)) & 0x8080808080808080
-		if nd == 0 {
-			m = m*100000000 + eightDigits(x)
-			i += 8
-			continue
-		}
-		n := bits.TrailingZeros64(nd) >> 3
-		if n == 0 {
-			return m, i
-		}
-		// Keep the n digits, moved up so that zeros lead them.
-		return m*pow10[n] + eightDigits(x<<(64-8*n)), i + n
+// divPow10 returns m / 10^k and m % 10^k. The common small k (wire text
+// with a few more decimals than the exponent, "65114.20" at exponent 1)
+// divide by constants, which compile to multiplications instead of a
+// 64-bit division.
+func divPow10(m uint64, k int) (uint64, uint64) {
+	switch k {
+	case 1:
+		return m / 10, m % 10
+	case 2:
+		return m / 100, m % 100
+	case 3:
+		return m / 1000, m % 1000
+	case 4:
+		return m / 10000, m % 10000
 	}
-	for ; i < len(b); i++ {
-		c := b[i] - '0'
-		if c > 9 {
-			break
-		}
-		m = m*10 + uint64(c)
-	}
-	return m, i
-}
-
-// eightDigits converts eight digit values (0..9, one per byte, the first
-// digit in the low byte) to their number.
-func eightDigits(x uint64) uint64 {
-	const (
-		mask = 0x000000FF000000FF
-		mul1 = 100 + 1000000<<32
-		mul2 = 1 + 10000<<32
-	)
-	x = x*10 + x>>8
-	return ((x&mask)*mul1 + (x>>16&mask)*mul2) >> 32
+	d := pow10[k]
+	return m / d, m % d
 }
 
 // mulAdd returns m*10^(zeros+1)+d, flagging overflow instead of wrapping.
