@@ -238,10 +238,20 @@ func (b *Book) Commit(seq, exchTime, recvTime int64) (published bool, err error)
 // Seq returns the exchange sequence recorded by the last Commit. Writer only.
 func (b *Book) Seq() int64 { return b.seq }
 
-// SetState changes the book's state; readers see it at once through State
-// and in the next snapshot (Commit publishes on a state change). Writer only.
+// SetState changes the book's state. Readers see it at once through State;
+// a change to Syncing or Stale is also published in a new snapshot at once,
+// so that no reader of Top keeps trusting a book the feed has given up on.
+// A change to Live is published by the next Commit, after its crossed-book
+// check. Writer only.
 func (b *Book) SetState(s State) {
+	if State(b.state.Load()) == s {
+		return
+	}
 	b.state.Store(uint32(s))
+	if s != Live {
+		b.publish()
+		b.ctr.store(&b.w)
+	}
 }
 
 // Resync marks the book Stale and counts one resync; the feed then reloads it

@@ -275,3 +275,30 @@ func TestStats(t *testing.T) {
 		t.Errorf("LastRecv %d state %v, want 77 stale", b.LastRecv(), b.State())
 	}
 }
+
+// TestStaleIsPublishedAtOnce: a feed that gives up on a book (Resync) must
+// not leave readers of the published snapshot trusting it until the next
+// message.
+func TestStaleIsPublishedAtOnce(t *testing.T) {
+	b := newBook(t, 10, 5)
+	b.Set(market.Bid, 100, 1)
+	b.Set(market.Ask, 101, 1)
+	b.SetState(Live)
+	b.Commit(1, 0, 0)
+	var top Top
+	b.Read(&top)
+	if top.State != Live {
+		t.Fatalf("snapshot state %v after commit, want live", top.State)
+	}
+	b.Resync()
+	b.Read(&top)
+	if top.State != Stale || b.Stats().Messages != 1 {
+		t.Fatalf("after Resync: snapshot state %v, messages %d; want stale, 1", top.State, b.Stats().Messages)
+	}
+	// Becoming Live is published only by a commit, after its crossed check.
+	b.SetState(Live)
+	b.Read(&top)
+	if top.State != Stale {
+		t.Fatalf("SetState(Live) published before a commit")
+	}
+}
