@@ -40,7 +40,7 @@ fuzz:
 
 # Replay the real exchange captures in the repository through the feed code.
 replay: build
-	./bin/arbmm replay feed/binance/testdata/*.jsonl feed/kraken/testdata/*.jsonl
+	./bin/arbmm replay feed/*/testdata/*.jsonl feed/*/testdata/*.jsonl.zst
 
 clean:
 	rm -rf bin

@@ -7,12 +7,17 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"path"
 	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"arbmm/book"
+	"arbmm/feed"
 	"arbmm/feed/binance"
+	"arbmm/feed/bybit"
+	"arbmm/feed/coinbase"
+	"arbmm/feed/okx"
 	"arbmm/internal/capture"
 	"arbmm/internal/market"
 )
@@ -62,7 +67,15 @@ type venueReplay interface {
 	recv(data []byte, ts float64)
 	http(u *url.URL, data []byte, ts float64)
 	rows(file string) []replayRow
-	decodeErrors() uint64
+	counters() *feed.Counters
+}
+
+// pendingHTTP is a REST record that arrived before any connection of its
+// venue (Coinbase's products list precedes its websocket).
+type pendingHTTP struct {
+	u    *url.URL
+	data []byte
+	ts   float64
 }
 
 func cmdReplay(args []string, stdout, stderr io.Writer) int {
@@ -147,21 +160,36 @@ func replayOne(path string) (replayFile, []replayRow) {
 	conns := map[string]venueReplay{} // by connection URL
 	var order []venueReplay
 	lastOf := map[market.Venue]venueReplay{} // REST snapshots go to the venue's latest connection
-	get := func(v market.Venue, key string, mk func() (venueReplay, error)) venueReplay {
-		if c, seen := conns[key]; seen {
+	pending := map[market.Venue][]pendingHTTP{}
+	var names map[string]string // recorder connection names → URLs, resolved on first need
+	get := func(conn string) venueReplay {
+		if !isURL(conn) {
+			if names == nil {
+				names = resolveConnNames(path)
+			}
+			if u, ok := names[conn]; ok {
+				conn = u
+			}
+		}
+		if c, seen := conns[conn]; seen {
 			return c // nil for an unsupported venue
 		}
-		c, err := mk()
+		v, ver := venueOfURL(conn)
+		c, err := newVenueReplay(v, ver, conn)
 		if err != nil {
 			if !slices.Contains(fr.Unsupported, v.String()) {
 				fr.Unsupported = append(fr.Unsupported, v.String())
 			}
-			conns[key] = nil
+			conns[conn] = nil
 			return nil
 		}
-		conns[key] = c
+		conns[conn] = c
 		lastOf[v] = c
 		order = append(order, c)
+		for _, p := range pending[v] {
+			c.http(p.u, p.data, p.ts)
+		}
+		delete(pending, v)
 		return c
 	}
 	for {
@@ -182,8 +210,7 @@ func replayOne(path string) (replayFile, []replayRow) {
 		case capture.KindOpen, capture.KindSend:
 			// Connections are keyed by URL; subscribe requests carry no book data.
 		case capture.KindRecv:
-			v, ver := venueOfURL(rec.Conn)
-			c := get(v, rec.Conn, func() (venueReplay, error) { return newVenueReplay(v, ver) })
+			c := get(rec.Conn)
 			if c == nil {
 				fr.Unknown++
 				continue
@@ -192,12 +219,15 @@ func replayOne(path string) (replayFile, []replayRow) {
 		case capture.KindHTTP:
 			u, err := url.Parse(rec.URL)
 			v, _ := venueOfURL(rec.URL)
-			c := lastOf[v]
-			if err != nil || c == nil {
+			if err != nil || v == market.VenueUnknown {
 				fr.Unknown++
 				continue
 			}
-			c.http(u, rec.Data, rec.TS)
+			if c := lastOf[v]; c != nil {
+				c.http(u, rec.Data, rec.TS)
+			} else {
+				pending[v] = append(pending[v], pendingHTTP{u, slices.Clone(rec.Data), rec.TS})
+			}
 		case capture.KindVector:
 			c, err := newKrakenVector(rec.Data)
 			if err != nil {
@@ -212,7 +242,7 @@ func replayOne(path string) (replayFile, []replayRow) {
 	var rows []replayRow
 	for _, c := range order {
 		rows = append(rows, c.rows(path)...)
-		fr.DecodeErrors += c.decodeErrors()
+		fr.DecodeErrors += c.counters().DecodeErrors.Load()
 	}
 	return fr, rows
 }
@@ -253,7 +283,8 @@ func venueOfURL(raw string) (market.Venue, int) {
 	return market.VenueUnknown, 0
 }
 
-func newVenueReplay(v market.Venue, ver int) (venueReplay, error) {
+// newVenueReplay returns the replay of one connection to conn (a URL).
+func newVenueReplay(v market.Venue, ver int, conn string) (venueReplay, error) {
 	switch v {
 	case market.Binance, market.BinanceUS, market.BinanceUSDM:
 		f, err := binance.New(binance.Config{Venue: v})
@@ -263,6 +294,32 @@ func newVenueReplay(v market.Venue, ver int) (venueReplay, error) {
 		return &binanceReplay{f: f, venue: v}, nil
 	case market.Kraken:
 		return newKrakenReplay(ver)
+	case market.OKX:
+		f, err := okx.New(okx.Config{})
+		if err != nil {
+			return nil, err
+		}
+		return &okxReplay{f: f}, nil
+	case market.Bybit:
+		u, err := url.Parse(conn)
+		if err != nil {
+			return nil, err
+		}
+		cat, err := bybit.ParseCategory(path.Base(u.Path))
+		if err != nil {
+			return nil, fmt.Errorf("replay: bybit connection %s: %w", conn, err)
+		}
+		f, err := bybit.New(bybit.Config{Category: cat})
+		if err != nil {
+			return nil, err
+		}
+		return &bybitReplay{f: f, cat: cat}, nil
+	case market.Coinbase:
+		f, err := coinbase.New(coinbase.Config{})
+		if err != nil {
+			return nil, err
+		}
+		return &coinbaseReplay{f: f}, nil
 	}
 	return nil, fmt.Errorf("replay: no feed for venue %s in this build", v)
 }
@@ -301,7 +358,7 @@ func (br *binanceReplay) http(u *url.URL, data []byte, ts float64) {
 	}
 }
 
-func (br *binanceReplay) decodeErrors() uint64 { return br.f.Counters().Load().DecodeErrors }
+func (br *binanceReplay) counters() *feed.Counters { return br.f.Counters() }
 
 func (br *binanceReplay) rows(file string) []replayRow {
 	var out []replayRow

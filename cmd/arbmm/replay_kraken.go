@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"arbmm/configs"
+	"arbmm/feed"
 	"arbmm/feed/kraken"
 	"arbmm/internal/market"
 )
@@ -110,7 +111,7 @@ func (kr *krakenReplay) recv(data []byte, ts float64) { _ = kr.f.Handle(data, in
 // http: Kraken books come from the websocket alone.
 func (kr *krakenReplay) http(*url.URL, []byte, float64) {}
 
-func (kr *krakenReplay) decodeErrors() uint64 { return kr.f.Counters().Load().DecodeErrors }
+func (kr *krakenReplay) counters() *feed.Counters { return kr.f.Counters() }
 
 func (kr *krakenReplay) rows(file string) []replayRow {
 	var out []replayRow
