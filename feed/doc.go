@@ -11,6 +11,16 @@
 // frame is a decode error, a sequence gap or checksum mismatch marks the
 // book Stale and asks for a resync.
 //
+// Conn is the venue-neutral websocket connection every venue runs on: it
+// dials (fasthttp/websocket), sends the venue's subscribe requests, keeps
+// the connection alive with pings and an idle deadline, and on any loss
+// tells the venue (Session.Down, so its books go Stale), backs off with
+// jitter, redials and resubscribes. Its Run goroutine is the feed
+// goroutine: it reads every frame into a reused buffer, stamps it once and
+// hands it to Session.Frame; a second goroutine only sends pings. A
+// venue's routine disconnects (Binance every 24 h) are clean closes, not
+// errors.
+//
 // The counters here are written by the feed goroutine and read by any
 // goroutine with atomic loads.
 package feed
