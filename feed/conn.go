@@ -140,11 +140,12 @@ type ConnStats struct {
 	LastRecv     int64  // receipt time of the last data frame, Unix ns; 0 before the first
 	Pings        uint64 // pings sent (control or application-level)
 	Pongs        uint64 // websocket pong control frames received
+	Sends        uint64 // frames the Session sent with Send (resubscribes)
 }
 
 type connCounters struct {
 	dials, dialErrors, connects, reconnects, disconnects, idleTimeouts atomic.Uint64
-	frames, bytes, pings, pongs                                        atomic.Uint64
+	frames, bytes, pings, pongs, sends                                 atomic.Uint64
 	lastRecv                                                           atomic.Int64
 }
 
@@ -164,8 +165,9 @@ type Conn struct {
 	// Owned by the Run goroutine.
 	bo   Backoff
 	rng  *rand.Rand
-	buf  []byte   // frame buffer, grown to the largest frame seen
-	subs [][]byte // subscribe frames from the Session
+	buf  []byte          // frame buffer, grown to the largest frame seen
+	subs [][]byte        // subscribe frames from the Session
+	cur  *websocket.Conn // the live connection while serving, for Send
 
 	wmu     sync.Mutex // serialises data-frame writes (subscribe, application pings)
 	running atomic.Bool
@@ -216,6 +218,7 @@ func (c *Conn) Stats() ConnStats {
 		LastRecv:     c.ctr.lastRecv.Load(),
 		Pings:        c.ctr.pings.Load(),
 		Pongs:        c.ctr.pongs.Load(),
+		Sends:        c.ctr.sends.Load(),
 	}
 }
 
@@ -283,6 +286,8 @@ func (c *Conn) dial(ctx context.Context) (*websocket.Conn, error) {
 func (c *Conn) serve(ctx context.Context, ws *websocket.Conn) (frames uint64, err error) {
 	stop := context.AfterFunc(ctx, func() { ws.Close() }) // unblocks the read promptly
 	defer stop()
+	c.cur = ws
+	defer func() { c.cur = nil }()
 
 	ws.SetReadLimit(int64(c.cfg.MaxFrame))
 	idle, wt := c.cfg.IdleTimeout, c.cfg.WriteTimeout
@@ -394,6 +399,24 @@ func (c *Conn) pinger(ws *websocket.Conn, ping []byte, done <-chan struct{}) err
 			c.ctr.pings.Add(1)
 		}
 	}
+}
+
+// ErrNotConnected is returned by Send when there is no live connection.
+var ErrNotConnected = errors.New("feed: not connected")
+
+// Send writes one text frame on the live connection, under the write lock
+// and deadline. It is for the Session, called from its methods on the Run
+// goroutine: a venue that must resubscribe one symbol after a gap or a
+// checksum mismatch sends the unsubscribe/subscribe requests here without
+// dropping the connection. A write error also ends the connection's read
+// loop, which then reconnects as usual.
+func (c *Conn) Send(frame []byte) error {
+	ws := c.cur
+	if ws == nil {
+		return ErrNotConnected
+	}
+	c.ctr.sends.Add(1)
+	return c.writeData(ws, frame)
 }
 
 // writeData sends one text frame under the write lock and deadline.

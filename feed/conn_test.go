@@ -510,3 +510,54 @@ func TestConnMaxFrame(t *testing.T) {
 		t.Fatalf("stats %+v: want Frames 1, Reconnects 1", st)
 	}
 }
+
+// sendSession sends a frame with Conn.Send from inside Frame, as a venue
+// resubscribing one symbol does.
+type sendSession struct {
+	c    *Conn
+	sent chan error
+}
+
+func (s *sendSession) Subscribe(dst [][]byte) [][]byte { return append(dst, []byte("sub")) }
+func (s *sendSession) Ping() []byte                    { return nil }
+func (s *sendSession) Down(error)                      {}
+func (s *sendSession) Frame(frame []byte, _ int64) {
+	if string(frame) == "resync please" {
+		s.sent <- s.c.Send([]byte("resub"))
+	}
+}
+
+func TestConnSendFromSession(t *testing.T) {
+	srv := newWSServer(t, true)
+	s := &sendSession{sent: make(chan error, 1)}
+	cfg := fastConfig(srv.url())
+	c, err := NewConn(cfg, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Send([]byte("x")); !errors.Is(err, ErrNotConnected) {
+		t.Fatalf("Send before Run: %v, want ErrNotConnected", err)
+	}
+	s.c = c
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	sc := srv.accept()
+	sc.expect(t, "sub")
+	if err := sc.ws.WriteMessage(websocket.TextMessage, []byte("resync please")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.sent:
+		if err != nil {
+			t.Fatalf("Send: %v", err)
+		}
+	case <-time.After(guard):
+		t.Fatal("Frame never ran")
+	}
+	sc.expect(t, "resub")
+	if got := c.Stats().Sends; got != 1 {
+		t.Errorf("Sends = %d, want 1", got)
+	}
+}
