@@ -50,3 +50,22 @@ func TestHandleZeroAlloc(t *testing.T) {
 		t.Fatalf("gaps %d in a continuous synthetic stream", st.Gaps)
 	}
 }
+
+// TestSessionFrameAllocs: with no snapshot in flight, Frame adds nothing
+// to the Feed's own cost (drain, Handle, dispatch allocate nothing).
+func TestSessionFrameAllocs(t *testing.T) {
+	f, err := New(Config{Venue: market.Binance})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewSession(f, SessionConfig{REST: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	frame := []byte(`{"stream":"btcusdt@bookTicker","data":{"u":400900217,"s":"BTCUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}}`)
+	s.Frame(frame, 1) // learns the symbol: its snapshot request goes to the fetcher
+	if n := testing.AllocsPerRun(100, func() { s.Frame(frame, 1) }); n != 0 {
+		t.Errorf("Frame allocates %v times, want 0", n)
+	}
+}

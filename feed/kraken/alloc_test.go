@@ -2,7 +2,11 @@
 
 package kraken
 
-import "testing"
+import (
+	"testing"
+
+	"arbmm/feed"
+)
 
 // TestHandleZeroAlloc: once a pair's book exists and the scratch has grown,
 // Handle allocates nothing for an update (decode, scan to fixed point,
@@ -56,5 +60,32 @@ func TestHandleZeroAlloc(t *testing.T) {
 				t.Errorf("Handle(other frames) allocates %v times per run, want 0", allocs)
 			}
 		})
+	}
+}
+
+// TestSessionFrameAllocs: Frame adds no allocation to the Feed's own cost,
+// including a resubscribe (requests are built in the Session's buffer).
+func TestSessionFrameAllocs(t *testing.T) {
+	frames, _ := readCapture(t, "kraken-v2-book10-btcusd.jsonl")
+	f := newFeed(t, Config{Version: 2, Depth: 10, Instruments: assetPairs(t)})
+	s, err := NewSession(f, SessionConfig{Symbols: []string{"BTC/USD"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A Conn that is not running: Send reports ErrNotConnected after the
+	// unsubscribe request has been built.
+	if s.Conn, err = feed.NewConn(feed.ConnConfig{Name: "idle", URL: "ws://127.0.0.1:1"}, s); err != nil {
+		t.Fatal(err)
+	}
+	bad := corrupt(t, frames[1])
+	s.Frame(frames[0], 1)
+	if n := testing.AllocsPerRun(100, func() {
+		s.Frame(frames[0], 1) // a snapshot: live again
+		s.Frame(bad, 1)       // a mismatch: a resubscribe, not connected
+	}); n != 0 {
+		t.Errorf("Frame allocates %v times, want 0", n)
+	}
+	if st := s.Stats(); st.SendErrors == 0 {
+		t.Error("no resubscribe attempted")
 	}
 }
