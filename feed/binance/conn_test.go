@@ -570,4 +570,3 @@ func TestSessionConfig(t *testing.T) {
 		t.Error("Ping != nil")
 	}
 }
-

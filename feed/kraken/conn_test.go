@@ -427,4 +427,3 @@ func TestSessionRequests(t *testing.T) {
 		t.Errorf("Subscribe = %q, want %s", got, want)
 	}
 }
-
