@@ -14,6 +14,8 @@ usage: arbmm <command> [flags] [args]
 
 commands:
   replay [--json] FILE...   rebuild books from capture files and check every oracle they carry
+  record -c CONFIG --out DIR [--duration D]
+                            connect to every configured venue and record everything to capture files
   help                      show this help
 `
 
@@ -30,6 +32,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "replay":
 		return cmdReplay(args[1:], stdout, stderr)
+	case "record":
+		return cmdRecord(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

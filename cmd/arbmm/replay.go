@@ -254,6 +254,17 @@ func venueOfURL(raw string) (market.Venue, int) {
 	if err != nil {
 		return market.VenueUnknown, 0
 	}
+	// A recording names a venue its URL does not show ("#venue=kraken").
+	if name, ok := strings.CutPrefix(u.Fragment, "venue="); ok {
+		v, _ := market.ParseVenue(name)
+		if v == market.Kraken && strings.HasPrefix(u.Path, "/v2") {
+			return v, 2
+		}
+		if v == market.Kraken {
+			return v, 1
+		}
+		return v, 0
+	}
 	if u.Host == "" {
 		// Recorders that name connections rather than URLs: "BYBIT.ws.2".
 		name, _, _ := strings.Cut(raw, ".")

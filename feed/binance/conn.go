@@ -101,6 +101,10 @@ type Session struct {
 	// Conn is the connection the Session serves; set it after
 	// feed.NewConn. Binance resyncs over REST, so it is not written to.
 	Conn *feed.Conn
+	// OnSnapshot, if set, sees every REST snapshot body before the Feed
+	// loads it, with the URL it was fetched from, on the Run goroutine:
+	// the recorder writes them as http records so that replay can sync.
+	OnSnapshot func(url string, body []byte, recvNs int64)
 
 	f    *Feed
 	cfg  SessionConfig
@@ -238,9 +242,17 @@ func (s *Session) loadResult(r *fetchResult) {
 		return
 	}
 	s.snapshots.Add(1)
+	if s.OnSnapshot != nil {
+		s.OnSnapshot(s.snapshotURL(r.symbol), r.body, r.recvNs)
+	}
 	// A snapshot that does not decode, or is older than the stream can
 	// continue from, makes the Feed ask again; dispatch sends that.
 	_ = s.f.HandleSnapshot(r.symbol, r.body, r.recvNs)
+}
+
+// snapshotURL is the REST URL a symbol's snapshot is fetched from.
+func (s *Session) snapshotURL(symbol string) string {
+	return s.cfg.REST + s.path + "?symbol=" + symbol + "&limit=" + strconv.Itoa(s.cfg.Limit)
 }
 
 // dispatch queues the Feed's snapshot requests for the fetcher.

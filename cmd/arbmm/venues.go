@@ -1,0 +1,134 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"path"
+
+	"arbmm/feed"
+	"arbmm/feed/binance"
+	"arbmm/feed/bybit"
+	"arbmm/feed/coinbase"
+	"arbmm/feed/kraken"
+	"arbmm/feed/okx"
+	"arbmm/internal/config"
+	"arbmm/internal/market"
+)
+
+// liveVenue is one configured venue's market-data connection: the venue's
+// Session (its Feed inside) and the Conn that carries it.
+type liveVenue struct {
+	cfg     *config.VenueConfig
+	session feed.Session
+	conn    *feed.Conn
+	close   func() // stops the venue's helper goroutines after Run returns
+}
+
+// connHook lets a caller wrap a venue's Session before its Conn is made
+// (the recorder's Recording) and see its REST snapshots.
+type connHook struct {
+	wrap       func(s feed.Session) feed.Session
+	onSnapshot func(url string, body []byte, recvNs int64)
+}
+
+// buildVenue makes the Feed, Session and Conn of one configured venue from
+// its config and instruments. The set of venues is this explicit switch.
+func buildVenue(vc *config.VenueConfig, all []market.Instrument, hook connHook) (*liveVenue, error) {
+	v := vc.Venue()
+	var ins []market.Instrument
+	var symbols []string
+	for _, in := range all {
+		if in.Venue == v {
+			ins = append(ins, in)
+			symbols = append(symbols, in.Symbol)
+		}
+	}
+	lv := &liveVenue{cfg: vc, close: func() {}}
+	var setConn func(*feed.Conn)
+	switch v {
+	case market.Binance, market.BinanceUS, market.BinanceUSDM:
+		f, err := binance.New(binance.Config{Venue: v, Instruments: ins, MaxDepth: vc.BookDepth, TopN: vc.TopN})
+		if err != nil {
+			return nil, err
+		}
+		s, err := binance.NewSession(f, binance.SessionConfig{Symbols: symbols, REST: vc.RESTURL})
+		if err != nil {
+			return nil, err
+		}
+		s.OnSnapshot = hook.onSnapshot
+		lv.session, lv.close, setConn = s, func() { _ = s.Close() }, func(c *feed.Conn) { s.Conn = c }
+	case market.Kraken:
+		version := 1
+		if u, err := url.Parse(vc.WSURL); err == nil && path.Base(u.Path) == "v2" {
+			version = 2
+		}
+		f, err := kraken.New(kraken.Config{Version: version, Instruments: ins, TopN: vc.TopN})
+		if err != nil {
+			return nil, err
+		}
+		s, err := kraken.NewSession(f, kraken.SessionConfig{Symbols: symbols})
+		if err != nil {
+			return nil, err
+		}
+		lv.session, setConn = s, func(c *feed.Conn) { s.Conn = c }
+	case market.OKX:
+		f, err := okx.New(okx.Config{Instruments: ins, TopN: vc.TopN})
+		if err != nil {
+			return nil, err
+		}
+		s, err := okx.NewSession(f, okx.SessionConfig{InstIDs: symbols})
+		if err != nil {
+			return nil, err
+		}
+		lv.session, setConn = s, func(c *feed.Conn) { s.Conn = c }
+	case market.Bybit:
+		u, err := url.Parse(vc.WSURL)
+		if err != nil {
+			return nil, err
+		}
+		cat, err := bybit.ParseCategory(path.Base(u.Path))
+		if err != nil {
+			return nil, fmt.Errorf("bybit %s: the ws_url path must end in /spot or /linear: %w", vc.WSURL, err)
+		}
+		f, err := bybit.New(bybit.Config{Category: cat, Instruments: ins, TopN: vc.TopN})
+		if err != nil {
+			return nil, err
+		}
+		s, err := bybit.NewSession(f, bybit.SessionConfig{Symbols: symbols})
+		if err != nil {
+			return nil, err
+		}
+		lv.session, setConn = s, func(c *feed.Conn) { s.Conn = c }
+	case market.Coinbase:
+		f, err := coinbase.New(coinbase.Config{Instruments: ins, TopN: vc.TopN})
+		if err != nil {
+			return nil, err
+		}
+		s, err := coinbase.NewSession(f, coinbase.SessionConfig{Products: symbols})
+		if err != nil {
+			return nil, err
+		}
+		lv.session, setConn = s, func(c *feed.Conn) { s.Conn = c }
+	default:
+		return nil, fmt.Errorf("venue %s: no feed", v)
+	}
+	outer := lv.session
+	if hook.wrap != nil {
+		outer = hook.wrap(outer)
+	}
+	c, err := feed.NewConn(feed.ConnConfig{
+		Name:         vc.Name,
+		URL:          vc.WSURL,
+		PingInterval: vc.PingInterval,
+		IdleTimeout:  vc.IdleTimeout,
+		ReconnectMin: vc.ReconnectMin,
+		ReconnectMax: vc.ReconnectMax,
+	}, outer)
+	if err != nil {
+		lv.close()
+		return nil, err
+	}
+	setConn(c)
+	lv.conn = c
+	return lv, nil
+}
