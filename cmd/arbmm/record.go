@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os/signal"
 	"sync"
 	"sync/atomic"
@@ -95,6 +96,12 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 		recs = append(recs, rec)
 	}
 
+	mon := &feed.Monitor{Log: slog.New(slog.NewTextHandler(stderr, nil)), Interval: 10 * time.Second}
+	for _, lv := range venues {
+		mon.Watch = append(mon.Watch, feed.Watched{Name: lv.cfg.Name, Counters: lv.counters, Conn: lv.conn})
+	}
+	go mon.Run(ctx)
+
 	var wg sync.WaitGroup
 	for _, lv := range venues {
 		wg.Add(1)
@@ -122,6 +129,7 @@ wait:
 	for _, lv := range venues {
 		lv.close()
 	}
+	mon.Report() // what went wrong since the last report
 	status := 0
 	if err := rot.Close(); err != nil {
 		fmt.Fprintln(stderr, "arbmm record: close:", err)

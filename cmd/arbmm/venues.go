@@ -19,8 +19,9 @@ import (
 // Session (its Feed inside) and the Conn that carries it.
 type liveVenue struct {
 	cfg     *config.VenueConfig
-	session feed.Session
-	conn    *feed.Conn
+	session  feed.Session
+	conn     *feed.Conn
+	counters *feed.Counters // the venue feed's frame counters
 	close   func() // stops the venue's helper goroutines after Run returns
 }
 
@@ -51,6 +52,7 @@ func buildVenue(vc *config.VenueConfig, all []market.Instrument, hook connHook) 
 		if err != nil {
 			return nil, err
 		}
+		lv.counters = f.Counters()
 		s, err := binance.NewSession(f, binance.SessionConfig{Symbols: symbols, REST: vc.RESTURL})
 		if err != nil {
 			return nil, err
@@ -66,6 +68,7 @@ func buildVenue(vc *config.VenueConfig, all []market.Instrument, hook connHook) 
 		if err != nil {
 			return nil, err
 		}
+		lv.counters = f.Counters()
 		s, err := kraken.NewSession(f, kraken.SessionConfig{Symbols: symbols})
 		if err != nil {
 			return nil, err
@@ -76,6 +79,7 @@ func buildVenue(vc *config.VenueConfig, all []market.Instrument, hook connHook) 
 		if err != nil {
 			return nil, err
 		}
+		lv.counters = f.Counters()
 		s, err := okx.NewSession(f, okx.SessionConfig{InstIDs: symbols})
 		if err != nil {
 			return nil, err
@@ -94,6 +98,7 @@ func buildVenue(vc *config.VenueConfig, all []market.Instrument, hook connHook) 
 		if err != nil {
 			return nil, err
 		}
+		lv.counters = f.Counters()
 		s, err := bybit.NewSession(f, bybit.SessionConfig{Symbols: symbols})
 		if err != nil {
 			return nil, err
@@ -104,6 +109,7 @@ func buildVenue(vc *config.VenueConfig, all []market.Instrument, hook connHook) 
 		if err != nil {
 			return nil, err
 		}
+		lv.counters = f.Counters()
 		s, err := coinbase.NewSession(f, coinbase.SessionConfig{Products: symbols})
 		if err != nil {
 			return nil, err
