@@ -18,11 +18,11 @@ import (
 // liveVenue is one configured venue's market-data connection: the venue's
 // Session (its Feed inside) and the Conn that carries it.
 type liveVenue struct {
-	cfg     *config.VenueConfig
+	cfg      *config.VenueConfig
 	session  feed.Session
 	conn     *feed.Conn
 	counters *feed.Counters // the venue feed's frame counters
-	close   func() // stops the venue's helper goroutines after Run returns
+	close    func()         // stops the venue's helper goroutines after Run returns
 }
 
 // connHook lets a caller wrap a venue's Session before its Conn is made
