@@ -64,12 +64,12 @@ func buildVenue(vc *config.VenueConfig, all []market.Instrument, hook connHook) 
 		if u, err := url.Parse(vc.WSURL); err == nil && path.Base(u.Path) == "v2" {
 			version = 2
 		}
-		f, err := kraken.New(kraken.Config{Version: version, Instruments: ins, TopN: vc.TopN})
+		f, err := kraken.New(kraken.Config{Version: version, Depth: vc.SubscribeDepth, Instruments: ins, TopN: vc.TopN})
 		if err != nil {
 			return nil, err
 		}
 		lv.counters = f.Counters()
-		s, err := kraken.NewSession(f, kraken.SessionConfig{Symbols: symbols})
+		s, err := kraken.NewSession(f, kraken.SessionConfig{Symbols: symbols, Depth: vc.SubscribeDepth})
 		if err != nil {
 			return nil, err
 		}
@@ -80,7 +80,11 @@ func buildVenue(vc *config.VenueConfig, all []market.Instrument, hook connHook) 
 			return nil, err
 		}
 		lv.counters = f.Counters()
-		s, err := okx.NewSession(f, okx.SessionConfig{InstIDs: symbols})
+		channel := "books"
+		if vc.SubscribeDepth == 5 {
+			channel = "books5"
+		}
+		s, err := okx.NewSession(f, okx.SessionConfig{InstIDs: symbols, Channel: channel})
 		if err != nil {
 			return nil, err
 		}
@@ -99,7 +103,7 @@ func buildVenue(vc *config.VenueConfig, all []market.Instrument, hook connHook) 
 			return nil, err
 		}
 		lv.counters = f.Counters()
-		s, err := bybit.NewSession(f, bybit.SessionConfig{Symbols: symbols})
+		s, err := bybit.NewSession(f, bybit.SessionConfig{Symbols: symbols, Depth: vc.SubscribeDepth})
 		if err != nil {
 			return nil, err
 		}

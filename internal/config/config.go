@@ -79,6 +79,12 @@ type VenueConfig struct {
 	// BookDepth is the number of levels kept per side, 1..MaxBookDepth;
 	// default DefaultBookDepth. Books are pre-allocated at this depth.
 	BookDepth int `yaml:"book_depth"`
+	// SubscribeDepth is the book depth to subscribe to on venues whose
+	// channels take one (Kraken 10, 25, 100, 500, 1000; Bybit 1, 50, 200,
+	// 500, 1000; OKX 5 selects books5, anything else books); 0 takes the
+	// venue's default. The venue's session rejects a depth it does not
+	// offer.
+	SubscribeDepth int `yaml:"subscribe_depth"`
 	// TopN is the number of levels per side published to readers,
 	// 1..MaxTopN and at most BookDepth; default DefaultTopN, or BookDepth
 	// when that is smaller.

@@ -500,6 +500,7 @@ func TestValidate(t *testing.T) {
 		}},
 		{"book_depth too big", func(c *Config) { c.Venues[0].BookDepth = 10001 }, []string{"venues[0].book_depth: 10001 is out of range 1..10000"}},
 		{"book_depth negative", func(c *Config) { c.Venues[0].BookDepth = -1 }, []string{"venues[0].book_depth: -1 is out of range 1..10000"}},
+		{"subscribe_depth negative", func(c *Config) { c.Venues[0].SubscribeDepth = -1 }, []string{"venues[0].subscribe_depth: -1 is out of range 0..10000"}},
 		{"top_n too big", func(c *Config) { c.Venues[0].TopN = 33 }, []string{"venues[0].top_n: 33 is out of range 1..32"}},
 		{"top_n negative", func(c *Config) { c.Venues[0].TopN = -1 }, []string{"venues[0].top_n: -1 is out of range 1..32"}},
 		{"top_n past book_depth", func(c *Config) { c.Venues[0].BookDepth, c.Venues[0].TopN = 25, 30 }, []string{
