@@ -64,7 +64,19 @@ func buildVenue(vc *config.VenueConfig, all []market.Instrument, hook connHook) 
 		if u, err := url.Parse(vc.WSURL); err == nil && path.Base(u.Path) == "v2" {
 			version = 2
 		}
-		f, err := kraken.New(kraken.Config{Version: version, Depth: vc.SubscribeDepth, Instruments: ins, TopN: vc.TopN})
+		kc := kraken.Config{Version: version, Depth: vc.SubscribeDepth, Instruments: ins, TopN: vc.TopN}
+		if version == 2 {
+			// v2 checksums render at Kraken's own precision, which the
+			// shared pair exponents may be finer than: take it from the
+			// AssetPairs metadata embedded with the configs.
+			if meta, err := krakenInstruments(); err == nil {
+				kc.Precision = map[string][2]int{}
+				for _, m := range meta {
+					kc.Precision[m.Pair.String()] = [2]int{m.PriceExp, m.QtyExp}
+				}
+			}
+		}
+		f, err := kraken.New(kc)
 		if err != nil {
 			return nil, err
 		}

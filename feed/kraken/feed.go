@@ -59,6 +59,13 @@ type Config struct {
 	// MaxSymbols bounds the pairs a v1 connection without Instruments
 	// creates books for (default 256); frames for more are Unknown.
 	MaxSymbols int
+	// Precision is Kraken's own precision of v2 pairs, by symbol ("BTC/USD"):
+	// PriceExp and QtyExp of the instruments ParseAssetPairs returns
+	// (pair_decimals, lot_decimals). The v2 checksum renders prices and
+	// quantities at these decimals, so Instruments may use finer exponents
+	// shared with other venues (BTC/USD at 2 while Kraken prices at 1).
+	// Pairs absent from it render at their instrument's exponents.
+	Precision map[string][2]int
 }
 
 // Validate reports what is wrong with c after defaults.

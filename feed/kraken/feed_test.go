@@ -732,3 +732,27 @@ func TestConcurrentReaders(t *testing.T) {
 		t.Errorf("checksums %d, %d failed", ok, fail)
 	}
 }
+
+// TestV2SharedExponents: a pair configured at exponents finer than Kraken's
+// own precision (shared with other venues: BTC/USD prices at 2 decimals,
+// Kraken's at 1) verifies every checksum when Precision gives Kraken's
+// decimals, and fails them when it does not.
+func TestV2SharedExponents(t *testing.T) {
+	frames, recv := readCapture(t, "kraken-v2-book10-btcusd.jsonl")
+	in := market.Instrument{Venue: market.Kraken, Symbol: "BTC/USD", Pair: market.Pair{Base: "BTC", Quote: "USD"}, PriceExp: 2, QtyExp: 8}
+	f := newFeed(t, Config{Version: 2, Instruments: []market.Instrument{in}, Precision: map[string][2]int{"BTC/USD": {1, 8}}})
+	replay(t, f, frames, recv)
+	if ok, fail := checksums(f); ok != 510 || fail != 0 {
+		t.Errorf("with Kraken's precision: %d verified, %d failed; want 510, 0", ok, fail)
+	}
+	if b := symbol(t, f, "BTC/USD").Book; b.State() != book.Live {
+		t.Errorf("book %v, want live", b.State())
+	}
+	g := newFeed(t, Config{Version: 2, Instruments: []market.Instrument{in}})
+	for i, fr := range frames {
+		_ = g.Handle(fr, recv[i])
+	}
+	if _, fail := checksums(g); fail == 0 {
+		t.Error("without Kraken's precision the checksums rendered at 2 decimals still verified")
+	}
+}

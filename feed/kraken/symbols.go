@@ -137,6 +137,9 @@ func (f *Feed) newSymbol(name string, depth int, in *market.Instrument) (*Symbol
 		sym.PriceExp, sym.QtyExp = in.PriceExp, in.QtyExp
 		if f.cfg.Version == 2 {
 			sym.PriceDec, sym.QtyDec = in.PriceExp, in.QtyExp
+			if d, ok := f.cfg.Precision[name]; ok && d[0] <= in.PriceExp && d[1] <= in.QtyExp {
+				sym.PriceDec, sym.QtyDec = d[0], d[1]
+			}
 		}
 	} else if p, err := canonicalPair(name); err == nil {
 		sym.Pair = p
