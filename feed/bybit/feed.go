@@ -270,7 +270,7 @@ func (f *Feed) Handle(frame []byte, recvNs int64) error {
 	}
 	if m.u != sym.lastU+1 {
 		sym.Book.NoteGap()
-		f.fail(sym, recvNs, true)
+		f.fail(sym)
 		return ErrGap
 	}
 	b := sym.Book
@@ -282,7 +282,7 @@ func (f *Feed) Handle(frame []byte, recvNs int64) error {
 	sym.exch = exch
 	sym.Deltas++
 	if _, err := b.Commit(m.u, exch, recvNs); err != nil {
-		f.fail(sym, recvNs, false) // crossed: Commit marked it Stale and published
+		f.fail(sym) // crossed: Commit marked it Stale and published
 		return err
 	}
 	return nil
@@ -314,7 +314,7 @@ func (f *Feed) reset(sym *Symbol, exch, recvNs int64) error {
 	sym.Snapshots++
 	b.SetState(book.Live)
 	if _, err := b.Commit(m.u, exch, recvNs); err != nil {
-		f.fail(sym, recvNs, false)
+		f.fail(sym)
 		return err
 	}
 	return nil
@@ -342,7 +342,7 @@ func (f *Feed) setLevels(b *book.Book) bool {
 func (f *Feed) refused(sym *Symbol, recvNs int64) error {
 	f.ctr.DecodeErrors.Add(1)
 	f.cause, f.causePos = book.ErrBadLevel, 0
-	f.fail(sym, recvNs, true)
+	f.fail(sym)
 	return ErrMalformed
 }
 
@@ -366,25 +366,21 @@ func (f *Feed) malformed(recvNs int64) error {
 				sym.Book.Clear()
 			}
 		}
-		f.fail(sym, recvNs, true)
+		f.fail(sym)
 	}
 	return ErrMalformed
 }
 
 // fail takes sym out of sync: its book goes Stale (counted as a resync in
-// the book's stats) and, if publish, that state is published to readers;
+// the book's stats, and published to readers at once by Book.Resync);
 // deltas are dropped until a snapshot arrives, and a resubscribe is
 // requested unless one is pending.
-func (f *Feed) fail(sym *Symbol, recvNs int64, publish bool) {
+func (f *Feed) fail(sym *Symbol) {
 	if sym.state == stStale && sym.pending {
 		return // already failed and waiting
 	}
 	sym.state = stStale
-	b := sym.Book
-	b.Resync()
-	if publish {
-		b.Commit(b.Seq(), sym.exch, recvNs) // publish the Stale state
-	}
+	sym.Book.Resync() // publishes the Stale state at once
 	if !sym.pending {
 		sym.pending = true
 		f.ctr.Resyncs.Add(1)

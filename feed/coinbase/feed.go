@@ -249,11 +249,7 @@ func (f *Feed) Reset() {
 	for _, sym := range f.tab.list {
 		if sym.state != stSyncing {
 			sym.state = stStale
-			b := sym.Book
-			b.Resync()
-			if !b.Crossed() {
-				b.Commit(b.Seq(), 0, b.LastRecv()) // publish the state
-			}
+			sym.Book.Resync() // publishes the Stale state at once
 		}
 	}
 }
@@ -480,14 +476,7 @@ func (f *Feed) fail(sym *Symbol) {
 	}
 	sym.state = stStale
 	sym.pending = true
-	b := sym.Book
-	b.Resync()
-	// Publish the Stale state now: readers of the snapshot would see Live
-	// until the next Commit, which a stale book does not get. A crossed
-	// book was published Stale by the Commit that found it crossed.
-	if !b.Crossed() {
-		b.Commit(b.Seq(), f.dec.m.exch, f.recvNs)
-	}
+	sym.Book.Resync() // publishes the Stale state at once
 	f.ctr.Resyncs.Add(1)
 	if !sym.queued {
 		sym.queued = true

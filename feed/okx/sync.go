@@ -219,8 +219,7 @@ func (f *Feed) fail(sym *Symbol) {
 // would otherwise see only at the next Commit. The book's sequence, times
 // and levels stay those of the last message applied.
 func (f *Feed) failPublish(sym *Symbol) {
-	f.fail(sym)
-	_, _ = sym.Book.Commit(sym.Book.Seq(), sym.exch, sym.Book.LastRecv()) // Stale: crossing is moot
+	f.fail(sym) // Book.Resync publishes the Stale state at once
 }
 
 // request asks the connection for a snapshot of sym (TakeResyncs), unless
