@@ -1,6 +1,6 @@
 // Package feed is arbmm's market-data layer. This package holds what every
-// venue shares; each venue's decoders and book-sync state machines live in
-// feed/<venue> (binance, kraken, and, later, coinbase, okx, bybit).
+// venue shares; each venue's decoders, book-sync state machines and live
+// Session live in feed/<venue> (binance, kraken, okx, bybit, coinbase).
 //
 // A venue feed is driven by one goroutine, the one that reads its
 // connection (or a capture file, in replay): it owns the books it writes.
@@ -20,6 +20,10 @@
 // hands it to Session.Frame; a second goroutine only sends pings. A
 // venue's routine disconnects (Binance every 24 h) are clean closes, not
 // errors.
+//
+// Recording wraps a Session to write a connection to a capture file (the
+// recorder); Monitor logs each connection's trouble, throttled, from the
+// atomic counters.
 //
 // The counters here are written by the feed goroutine and read by any
 // goroutine with atomic loads.
