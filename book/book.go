@@ -186,6 +186,17 @@ func (b *Book) Level(s market.Side, i int) Level {
 	return Level{Price: market.Price(sd.price(j)), Qty: market.Qty(sd.e[j].qty)}
 }
 
+// AppendLevels appends every level held on side s to dst, best first, and
+// returns the extended slice (no allocation when dst has room). Writer
+// only.
+func (b *Book) AppendLevels(dst []Level, s market.Side) []Level {
+	sd := &b.sides[s]
+	for j := sd.hi - 1; j >= sd.lo; j-- {
+		dst = append(dst, Level{Price: market.Price(sd.price(j)), Qty: market.Qty(sd.e[j].qty)})
+	}
+	return dst
+}
+
 // Best returns the best level on side s and whether the side is non-empty.
 // Writer only.
 func (b *Book) Best(s market.Side) (Level, bool) {

@@ -302,3 +302,18 @@ func TestStaleIsPublishedAtOnce(t *testing.T) {
 		t.Fatalf("SetState(Live) published before a commit")
 	}
 }
+
+func TestAppendLevels(t *testing.T) {
+	b := newBook(t, 50, 5)
+	for i := 0; i < 20; i++ {
+		b.Set(market.Bid, market.Price(1000-3*i), market.Qty(i+1))
+		b.Set(market.Ask, market.Price(1001+2*i), market.Qty(i+7))
+	}
+	b.Set(market.Bid, 997, 0)
+	for s := market.Bid; s <= market.Ask; s++ {
+		got := b.AppendLevels([]Level{{1, 1}}, s)
+		if want := append([]Level{{1, 1}}, sideLevels(b, s)...); !equalLevels(got, want) {
+			t.Errorf("%v: AppendLevels = %v, want %v", s, got, want)
+		}
+	}
+}

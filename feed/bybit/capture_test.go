@@ -299,13 +299,7 @@ func TestCapture(t *testing.T) {
 
 // levelsOf returns every level of b, best first, per side.
 func levelsOf(b *book.Book) [2][]book.Level {
-	var out [2][]book.Level
-	for s := range out {
-		for i := range b.Depth(market.Side(s)) {
-			out[s] = append(out[s], b.Level(market.Side(s), i))
-		}
-	}
-	return out
+	return [2][]book.Level{b.AppendLevels(nil, market.Bid), b.AppendLevels(nil, market.Ask)}
 }
 
 // referenceBooks replays the capture's order-book frames with

@@ -289,13 +289,7 @@ func snapshotFrames(tb testing.TB) (snaps, firstUpdates map[string][]byte) {
 
 // levelsOf returns every level of b, best first, bids then asks.
 func levelsOf(b *book.Book) [2][]book.Level {
-	var out [2][]book.Level
-	for s := range out {
-		for i := range b.Depth(market.Side(s)) {
-			out[s] = append(out[s], b.Level(market.Side(s), i))
-		}
-	}
-	return out
+	return [2][]book.Level{b.AppendLevels(nil, market.Bid), b.AppendLevels(nil, market.Ask)}
 }
 
 func equalLevels(a, b [2][]book.Level) bool {

@@ -353,13 +353,7 @@ func (p *probe) down(t *testing.T) downEvent {
 
 // levelsOf returns every level of b, best first, per side.
 func levelsOf(b *book.Book) [2][]book.Level {
-	var out [2][]book.Level
-	for s := range out {
-		for i := range b.Depth(market.Side(s)) {
-			out[s] = append(out[s], b.Level(market.Side(s), i))
-		}
-	}
-	return out
+	return [2][]book.Level{b.AppendLevels(nil, market.Bid), b.AppendLevels(nil, market.Ask)}
 }
 
 // runSession starts feed.Conn with an OKX Session and a probe against url.
