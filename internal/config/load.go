@@ -479,3 +479,13 @@ func (x *posIndex) find(p string) (line, col int) {
 	}
 	return 0, 0
 }
+
+// Decode parses the YAML document data (the file name, for messages)
+// strictly into v: the same rules as the engine config (unknown and
+// duplicate keys, wrong types, tags and multiple documents are errors with
+// their line and column). Other config schemas (the simulated venues')
+// use it so that every file arbmm reads behaves alike.
+func Decode(data []byte, name string, v any) error {
+	_, err := decode(data, name, v)
+	return err
+}
