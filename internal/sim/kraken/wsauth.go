@@ -686,14 +686,14 @@ func (e *orderEntry) Deliver(events []venue.Event) {
 		case ev.HasFill:
 			e.ent = e.appendTrade(e.ent, pi, ev)
 			if o.Status == match.StatusFilled {
-				e.ent = append(e.ent, ',')
-				e.ent = e.appendExecHead(e.ent, o, "filled", "filled", ev.Time)
+				e.sendExec(subs, e.ent)
+				e.ent = e.appendExecHead(e.ent[:0], o, "filled", "filled", ev.Time)
 				e.ent = append(appendCum(e.ent, pi, o), '}')
 			}
 		case o.Status == match.StatusNew && o.Filled == 0:
 			e.ent = e.appendExecOrder(e.ent, pi, o, "pending_new", ev.Time)
-			e.ent = append(e.ent, ',')
-			e.ent = append(e.appendExecHead(e.ent, o, "new", "new", ev.Time), '}')
+			e.sendExec(subs, e.ent)
+			e.ent = append(e.appendExecHead(e.ent[:0], o, "new", "new", ev.Time), '}')
 		case o.Status == match.StatusFilled:
 			e.ent = e.appendExecHead(e.ent, o, "filled", "filled", ev.Time)
 			e.ent = append(appendCum(e.ent, pi, o), '}')
@@ -715,19 +715,25 @@ func (e *orderEntry) Deliver(events []venue.Event) {
 		default:
 			continue
 		}
-		for _, ac := range subs {
-			ac.execSeq++
-			b := append(e.buf[:0], `{"channel":"executions","type":"update","data":[`...)
-			b = append(b, e.ent...)
-			b = append(b, `],"sequence":`...)
-			b = strconv.AppendUint(b, ac.execSeq, 10)
-			b = append(b, '}')
-			ac.c.SendBytes(b)
-			e.buf = b
-		}
+		e.sendExec(subs, e.ent)
 	}
 	clear(e.fees)
 	clear(e.refs)
+}
+
+// sendExec sends one executions update holding entry to subs, each with its
+// own sequence number. Venue lock held.
+func (e *orderEntry) sendExec(subs []*authConn, entry []byte) {
+	for _, ac := range subs {
+		ac.execSeq++
+		b := append(e.buf[:0], `{"channel":"executions","type":"update","data":[`...)
+		b = append(b, entry...)
+		b = append(b, `],"sequence":`...)
+		b = strconv.AppendUint(b, ac.execSeq, 10)
+		b = append(b, '}')
+		ac.c.SendBytes(b)
+		e.buf = b
+	}
 }
 
 // appendTrade appends a trade entry.
