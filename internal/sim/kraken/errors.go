@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strconv"
 
-	"arbmm/internal/market"
 	"arbmm/internal/sim/auth"
 	"arbmm/internal/sim/match"
 )
@@ -43,8 +42,8 @@ func invalidPrice(alt string, decimals int) string {
 	return "EOrder:Invalid price:" + alt + " price can only be specified up to " + strconv.Itoa(decimals) + " decimals."
 }
 
-// orderError maps an error of the matching engine (or of the limiter) to
-// Kraken's text. alt and pc name the pair for the messages that need it.
+// orderError maps an error of the matching engine (or of sim/auth) to
+// Kraken's text.
 func orderError(err error) string {
 	switch {
 	case errors.Is(err, match.ErrInsufficient):
@@ -72,12 +71,4 @@ func orderError(err error) string {
 		return err.Error()
 	}
 	return errInternal
-}
-
-// numberError maps a fixed-point parse error of parameter what.
-func numberError(what string, err error) string {
-	if errors.Is(err, market.ErrPrecision) || errors.Is(err, market.ErrRange) {
-		return invalidArg(what)
-	}
-	return invalidArg(what)
 }

@@ -138,8 +138,7 @@ func (e *orderEntry) track(a uint32) {
 	e.tracked[a] = true
 	e.s.v.Track(match.AccountID(a))
 	e.s.v.Do(func(tx *venue.Tx) {
-		for i, as := range tx.Venue().Ledger().Assets() {
-			_ = as
+		for i := range tx.Venue().Ledger().Assets() {
 			free, locked := tx.Venue().Ledger().Balance(match.AccountID(a), match.AssetID(i))
 			e.totals[acctAsset{a, match.AssetID(i)}] = free + locked
 		}
