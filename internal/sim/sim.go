@@ -72,9 +72,10 @@ type Sim struct {
 	venues  []*Venue
 	market  *model.Market
 	latents map[string]*model.Latent
-	stop    chan struct{}
+	stop    chan struct{} // closed by Close
+	runMu   sync.Mutex
+	running chan struct{} // the driver's stop channel while it runs
 	done    sync.WaitGroup
-	started bool
 	seeded  bool
 }
 
@@ -350,17 +351,39 @@ func (s *Sim) Listen() error {
 }
 
 // Run starts the model's driver: one goroutine stepping the market in real
-// time until Close.
-func (s *Sim) Run() {
-	if s.started {
+// time until Pause or Close.
+func (s *Sim) Run() { s.RunEvery(0) }
+
+// RunEvery is Run with one model step per period of wall clock: a slowed
+// market that still trades (tests compare books against it while it
+// moves too slowly to race them). Zero is real time.
+func (s *Sim) RunEvery(period time.Duration) {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	if s.running != nil {
 		return
 	}
-	s.started = true
+	s.Seed()
+	stop := make(chan struct{})
+	s.running = stop
 	s.done.Add(1)
 	go func() {
 		defer s.done.Done()
-		s.market.Run(s.stop)
+		s.market.Run(stop, period)
 	}()
+}
+
+// Pause stops the driver and waits for its last step to finish; the books
+// then stay as they are until Step or Run.
+func (s *Sim) Pause() {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	if s.running == nil {
+		return
+	}
+	close(s.running)
+	s.running = nil
+	s.done.Wait()
 }
 
 // Start is Listen then Run.
@@ -402,7 +425,7 @@ func (s *Sim) Close() error {
 	default:
 	}
 	close(s.stop)
-	s.done.Wait()
+	s.Pause()
 	var errs []error
 	for _, v := range s.venues {
 		switch {

@@ -65,12 +65,6 @@ type fillCapture struct {
 func (s *Server) initPrivate() error {
 	o := &s.priv
 	o.s = s
-	// Without this, fasthttp's hijacked connections ignore Close (they are
-	// closed only when the upgrade handler returns), so wire.Conn.Close
-	// could not end a websocket blocked in its read loop: a deleted listen
-	// key's streams, Server.Close, and the market-data disconnect faults.
-	// (Belongs in New's fasthttp.Server literal; set here until it moves.)
-	s.srv.KeepHijackedConns = true
 	o.replay = auth.NewReplayCache()
 	o.start = s.v.Now()
 	o.tracked = map[uint32]bool{}

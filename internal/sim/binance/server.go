@@ -134,12 +134,16 @@ func New(cfg Config) (*Server, error) {
 	s.faults = wire.NewSwitch(cfg.Faults)
 	s.up.CheckOrigin = func(*fasthttp.RequestCtx) bool { return true }
 	s.srv = &fasthttp.Server{
-		Handler:                       s.handle,
-		Name:                          "arbmm-simex",
-		NoDefaultDate:                 true,
-		DisableHeaderNamesNormalizing: false,
-		ReadTimeout:                   time.Minute,
-		IdleTimeout:                   2 * time.Minute,
+		Handler:       s.handle,
+		Name:          "arbmm-simex",
+		NoDefaultDate: true,
+		ReadTimeout:   time.Minute,
+		IdleTimeout:   2 * time.Minute,
+		// Websockets are hijacked connections: without this, fasthttp
+		// ignores their Close until the upgrade handler returns, so
+		// wire.Conn.Close could not end one blocked in its read loop
+		// (disconnect faults, deleted listen keys, Close).
+		KeepHijackedConns: true,
 	}
 	if err := s.initPrivate(); err != nil {
 		return nil, err

@@ -196,7 +196,7 @@ func (s *Server) restPrivate(ctx *fasthttp.RequestCtx, method string) {
 // loseResponse closes the connection without answering (the LostAck fault).
 func loseResponse(ctx *fasthttp.RequestCtx) {
 	ctx.HijackSetNoResponse(true)
-	ctx.Hijack(func(c net.Conn) {})
+	ctx.Hijack(func(c net.Conn) { _ = c.Close() })
 }
 
 // parseAddOrderREST parses AddOrder's parameters. It returns Kraken's error

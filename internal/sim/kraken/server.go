@@ -133,8 +133,10 @@ func New(cfg Config) (*Server, error) {
 	s.book.s = s
 	s.faults = wire.NewSwitch(cfg.Faults)
 	s.up.CheckOrigin = func(*fasthttp.RequestCtx) bool { return true }
-	s.pub = &fasthttp.Server{Handler: s.handlePublic, Name: "arbmm-simex", NoDefaultDate: true, IdleTimeout: 2 * time.Minute}
-	s.auth = &fasthttp.Server{Handler: s.handleAuth, Name: "arbmm-simex", NoDefaultDate: true, IdleTimeout: 2 * time.Minute}
+	// KeepHijackedConns: websockets are hijacked connections, and without it
+	// fasthttp ignores their Close until the upgrade handler returns.
+	s.pub = &fasthttp.Server{Handler: s.handlePublic, Name: "arbmm-simex", NoDefaultDate: true, IdleTimeout: 2 * time.Minute, KeepHijackedConns: true}
+	s.auth = &fasthttp.Server{Handler: s.handleAuth, Name: "arbmm-simex", NoDefaultDate: true, IdleTimeout: 2 * time.Minute, KeepHijackedConns: true}
 	if err := s.initPrivate(); err != nil {
 		return nil, err
 	}

@@ -75,6 +75,10 @@ func (c *FlowConfig) Validate() error {
 // maxPerLevel bounds the background orders resting at one price.
 const maxPerLevel = 3
 
+// requote is the number of levels the LP places at once on a side left
+// empty near the price (after a jump, or a taker that swept it).
+const requote = 10
+
 // Flow is the background flow of one pair on one venue: a liquidity
 // provider account that keeps a ladder of orders around the venue's fair
 // price, and a taker account that sends market orders. Owned by the
@@ -95,6 +99,7 @@ type Flow struct {
 	unit     float64 // value of one price mantissa unit: 10^-PriceExp
 	lpBase0  int64   // the LP's initial base holding (the taker leans against drift from it)
 	open     []*match.Order
+	filled   [2][]bool // scratch: ladder levels holding an LP order, per side
 	actions  uint64
 	takers   uint64
 	rejects  uint64
@@ -124,6 +129,8 @@ func NewFlow(cfg FlowConfig, p *venue.Pair, latent *Latent, lp, taker match.Acco
 		f.phi = math.Exp(-math.Ln2 * dt / cfg.NoiseHalfLife.Seconds())
 		f.sd = cfg.NoiseBps / 1e4 * math.Sqrt(1-f.phi*f.phi)
 	}
+	f.filled[market.Bid] = make([]bool, cfg.Depth)
+	f.filled[market.Ask] = make([]bool, cfg.Depth)
 	if f.takeP > 1 {
 		return nil, fmt.Errorf("model: %s: takers_per_sec %.0f is more than one per step", p.Cfg.Symbol, cfg.TakersPerSec)
 	}
@@ -153,9 +160,9 @@ func (f *Flow) Seed(tx *venue.Tx) {
 	f.lpBase0 = free
 	bid0, ask0 := f.inside()
 	sp := int64(f.cfg.Spacing) * f.tick()
-	for k := 0; k < f.cfg.Depth; k++ {
-		f.place(tx, market.Bid, bid0-int64(k)*sp)
-		f.place(tx, market.Ask, ask0+int64(k)*sp)
+	for k := int64(0); k < int64(f.cfg.Depth); k++ {
+		f.place(tx, market.Bid, ladder(market.Bid, k, bid0, ask0, sp))
+		f.place(tx, market.Ask, ladder(market.Ask, k, bid0, ask0, sp))
 	}
 }
 
@@ -193,47 +200,94 @@ func (f *Flow) inside() (bid0, ask0 int64) {
 	return (int64(math.Ceil(fair)) - h) * t, (int64(math.Floor(fair)) + h) * t
 }
 
-// act is one background action: pull the LP's quotes the fair price has
-// moved through, then place or cancel one order on the ladder.
+// act is one background action: pull the LP's quotes that the fair price
+// has moved through (they would cross), refill the top of a side left
+// empty, trim a few orders that drifted far out, then place or cancel one
+// order on the ladder.
 func (f *Flow) act(tx *venue.Tx) {
 	f.actions++
 	bid0, ask0 := f.inside()
 	t := f.tick()
 	sp := int64(f.cfg.Spacing) * t
 	far := int64(f.cfg.Depth+2) * sp
+	near := 3 * sp
 	b := f.pair.Book
+	now := tx.Now().UnixNano()
 	f.open = b.Open(f.lp, f.open[:0])
-	perLevel := 0
 	side := market.Side(f.rng.IntN(2))
 	// Levels near the top move most: k = Depth·u² favours small k.
 	u := f.rng.Float64()
 	k := int64(float64(f.cfg.Depth) * u * u)
-	price := bid0 - k*sp
-	if side == market.Ask {
-		price = ask0 + k*sp
-	}
-	var there *match.Order
-	now := tx.Now().UnixNano()
+	price := ladder(side, k, bid0, ask0, sp)
+	var there uint64 // an LP order at the chosen price (by id: cancels recycle orders)
+	perLevel, trimmed := 0, 0
+	var nearN [2]int // LP orders near the top, per side
+	clear(f.filled[market.Bid])
+	clear(f.filled[market.Ask])
 	for _, o := range f.open {
-		stale := (o.Side == market.Bid && (o.Price > bid0 || o.Price < bid0-far)) ||
-			(o.Side == market.Ask && (o.Price < ask0 || o.Price > ask0+far))
-		if stale {
-			_, _ = b.Cancel(f.lp, o.ID, now)
+		switch {
+		case o.Side == market.Bid && o.Price > bid0, o.Side == market.Ask && o.Price < ask0:
+			_, _ = b.Cancel(f.lp, o.ID, now) // would cross the new fair price
 			continue
+		case trimmed < 4 && (o.Side == market.Bid && o.Price < bid0-far || o.Side == market.Ask && o.Price > ask0+far):
+			_, _ = b.Cancel(f.lp, o.ID, now)
+			trimmed++
+			continue
+		}
+		if o.Side == market.Bid && o.Price > bid0-near || o.Side == market.Ask && o.Price < ask0+near {
+			nearN[o.Side]++
+		}
+		var off int64
+		if o.Side == market.Bid {
+			off = bid0 - o.Price
+		} else {
+			off = o.Price - ask0
+		}
+		if off%sp == 0 && off/sp < int64(f.cfg.Depth) {
+			f.filled[o.Side][off/sp] = true
 		}
 		if o.Side == side && o.Price == price {
 			perLevel++
-			if there == nil {
-				there = o
+			if there == 0 {
+				there = o.ID
 			}
 		}
 	}
 	clear(f.open)
-	if there != nil && (perLevel >= maxPerLevel || f.rng.IntN(3) == 0) {
-		_, _ = b.Cancel(f.lp, there.ID, now)
+	// A jump leaves a side empty near the new price: requote its top
+	// levels at once, as a market maker would (capped at Depth).
+	for sd := market.Bid; sd <= market.Ask; sd++ {
+		if nearN[sd] == 0 {
+			for k := int64(0); k < min(requote, int64(f.cfg.Depth)); k++ {
+				f.place(tx, sd, ladder(sd, k, bid0, ask0, sp))
+			}
+		}
+	}
+	// Cancel the chosen order sometimes, never the last one near the top.
+	if there != 0 && nearN[side] > 1 && (perLevel >= maxPerLevel || f.rng.IntN(3) == 0) {
+		_, _ = b.Cancel(f.lp, there, now)
 		return
 	}
+	// Fill the hole nearest the top of each side, so the ladder stays deep
+	// while the price walks into it.
+	for sd := market.Bid; sd <= market.Ask; sd++ {
+		for k, ok := range f.filled[sd] {
+			if !ok {
+				f.filled[sd][k] = true
+				f.place(tx, sd, ladder(sd, int64(k), bid0, ask0, sp))
+				break
+			}
+		}
+	}
 	f.place(tx, side, price)
+}
+
+// ladder is the price of level k (0 = the top) of side, sp apart.
+func ladder(side market.Side, k, bid0, ask0, sp int64) int64 {
+	if side == market.Bid {
+		return bid0 - k*sp
+	}
+	return ask0 + k*sp
 }
 
 // place rests one LP order of a random size at price.
@@ -269,6 +323,14 @@ func (f *Flow) take(tx *venue.Tx) {
 	}, tx.Now().UnixNano())
 	if err != nil {
 		f.rejects++
+	}
+	// A taker that swept the side leaves the LP to requote its top.
+	if _, ok := f.pair.Book.Best(side.Opposite()); !ok {
+		bid0, ask0 := f.inside()
+		sp := int64(f.cfg.Spacing) * f.tick()
+		for k := int64(0); k < min(requote, int64(f.cfg.Depth)); k++ {
+			f.place(tx, side.Opposite(), ladder(side.Opposite(), k, bid0, ask0, sp))
+		}
 	}
 }
 

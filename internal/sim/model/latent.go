@@ -170,10 +170,13 @@ func (m *Market) Steps() int64 { return m.steps }
 // paused process, a loaded machine); the rest are skipped, not crammed in.
 const maxCatchUp = 200
 
-// Run steps the market in real time, one step per m.step of wall clock,
-// until stop is closed.
-func (m *Market) Run(stop <-chan struct{}) {
-	t := time.NewTicker(m.step)
+// Run steps the market one step per period of wall clock (the model's step
+// for real time; longer for a slowed-down market) until stop is closed.
+func (m *Market) Run(stop <-chan struct{}, period time.Duration) {
+	if period <= 0 {
+		period = m.step
+	}
+	t := time.NewTicker(period)
 	defer t.Stop()
 	start := time.Now()
 	var done int64
@@ -182,7 +185,7 @@ func (m *Market) Run(stop <-chan struct{}) {
 		case <-stop:
 			return
 		case now := <-t.C:
-			due := int64(now.Sub(start)/m.step) - done
+			due := int64(now.Sub(start)/period) - done
 			if due > maxCatchUp {
 				done += due - maxCatchUp
 				due = maxCatchUp
