@@ -16,6 +16,8 @@ commands:
   replay [--json] FILE...   rebuild books from capture files and check every oracle they carry
   record -c CONFIG --out DIR [--duration D]
                             connect to every configured venue and record everything to capture files
+  simex [-c CONFIG] [--duration D]
+                            run the simulated Binance and Kraken venues on loopback and print their URLs
   help                      show this help
 `
 
@@ -34,6 +36,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdReplay(args[1:], stdout, stderr)
 	case "record":
 		return cmdRecord(args[1:], stdout, stderr)
+	case "simex":
+		return cmdSimex(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -30,6 +30,7 @@ import (
 	"arbmm/internal/sim/match"
 	"arbmm/internal/sim/model"
 	"arbmm/internal/sim/venue"
+	"arbmm/internal/sim/wire"
 )
 
 // Account ids of every venue: the fee collector is match.FeeAccount (0);
@@ -48,6 +49,10 @@ type Options struct {
 	Getenv func(string) string
 	// Clock is every venue's clock; nil is time.Now.
 	Clock func() time.Time
+	// SkipMissingSecrets leaves out an HMAC account whose secret variable
+	// is unset (noted in Sim.Notes) instead of failing: simex runs for
+	// market data without any secret set.
+	SkipMissingSecrets bool
 }
 
 // Venue is one simulated venue: its state and its server.
@@ -77,6 +82,7 @@ type Sim struct {
 	running chan struct{} // the driver's stop channel while it runs
 	done    sync.WaitGroup
 	seeded  bool
+	notes   []string
 }
 
 // New builds the venues, funds the accounts and prepares the model; nothing
@@ -143,6 +149,7 @@ func (s *Sim) buildVenue(vc *VenueConfig, opt Options) (*Venue, error) {
 		return nil, err
 	}
 	v := &Venue{Name: vc.Name, State: st, Keys: auth.NewKeys(), Accounts: map[string]match.AccountID{}, cfg: vc}
+	notes := &s.notes
 	seed := s.cfg.Seed ^ hash64(vc.Name)
 	// Background flow: funded generously (ten full ladders of each side),
 	// and trading free of fees so its inventory stays where the model
@@ -183,6 +190,10 @@ func (s *Sim) buildVenue(vc *VenueConfig, opt Options) (*Venue, error) {
 			key.Type, key.Public = auth.Ed25519, ed25519.PublicKey(pub)
 		default:
 			secret := opt.Getenv(ac.SecretEnv)
+			if secret == "" && opt.SkipMissingSecrets {
+				*notes = append(*notes, fmt.Sprintf("%s account %s left out: %s (its secret) is not set", vc.Name, ac.Name, ac.SecretEnv))
+				continue
+			}
 			if secret == "" {
 				return nil, fmt.Errorf("account %s: environment variable %s (its secret) is not set", ac.Name, ac.SecretEnv)
 			}
@@ -293,6 +304,9 @@ func hash64(s string) uint64 {
 	h.Write([]byte(s))
 	return h.Sum64()
 }
+
+// Notes are what New left out (accounts without secrets), for the operator.
+func (s *Sim) Notes() []string { return s.notes }
 
 // Venues lists the venues in config order.
 func (s *Sim) Venues() []*Venue { return s.venues }
@@ -436,4 +450,56 @@ func (s *Sim) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Stats are a simulator's activity counters, summed over its venues.
+type Stats struct {
+	Steps    int64  // model steps
+	Actions  uint64 // background book actions
+	Takers   uint64 // background market orders
+	MDFrames uint64 // market-data frames written to connections
+	Faults   uint64 // frames dropped, duplicated, reordered, malformed or stalled
+}
+
+// Stats reads the counters. The flows' counters are read under their
+// venues' locks.
+func (s *Sim) Stats() Stats {
+	var st Stats
+	st.Steps = s.market.Steps()
+	for _, f := range s.market.Flows() {
+		f.Pair().Venue().Do(func(*venue.Tx) {
+			fs := f.Stats()
+			st.Actions += fs.Actions
+			st.Takers += fs.Takers
+		})
+	}
+	for _, v := range s.venues {
+		var ws *wire.Stats
+		switch {
+		case v.Binance != nil:
+			ws = &v.Binance.Stats
+		case v.Kraken != nil:
+			ws = &v.Kraken.Stats
+		}
+		st.MDFrames += ws.Sent.Load()
+		st.Faults += ws.Dropped.Load() + ws.Duplicated.Load() + ws.Reordered.Load() + ws.Malformed.Load() + ws.Stalled.Load()
+	}
+	return st
+}
+
+// Sub is the activity between an earlier reading o and s.
+func (s Stats) Sub(o Stats) Stats {
+	return Stats{s.Steps - o.Steps, s.Actions - o.Actions, s.Takers - o.Takers, s.MDFrames - o.MDFrames, s.Faults - o.Faults}
+}
+
+// String renders the counters with their rates over d.
+func (s Stats) String(d time.Duration) string {
+	rate := func(n float64) float64 {
+		if d <= 0 {
+			return 0
+		}
+		return n / d.Seconds()
+	}
+	return fmt.Sprintf("steps %d (%.0f/s), book actions %d (%.0f/s), taker orders %d, market-data frames sent %d (%.0f/s), faults injected %d",
+		s.Steps, rate(float64(s.Steps)), s.Actions, rate(float64(s.Actions)), s.Takers, s.MDFrames, rate(float64(s.MDFrames)), s.Faults)
 }
