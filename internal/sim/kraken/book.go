@@ -37,32 +37,19 @@ func (bs *bookSink) Publish(p *venue.Pair, first, last uint64, ch []venue.Change
 		}
 		bs.bids = p.Book.Levels(market.Bid, cl.depth, bs.bids[:0])
 		bs.asks = p.Book.Levels(market.Ask, cl.depth, bs.asks[:0])
-		b := bs.frame[:0]
-		b = append(b, `{"channel":"book","type":"update","data":[{"symbol":"`...)
-		b = append(b, p.Cfg.Symbol...)
-		b = append(b, `","bids":`...)
-		b, nb := appendDiff(b, &p.Cfg, cl.bids, bs.bids, market.Bid)
-		b = append(b, `,"asks":`...)
-		b, na := appendDiff(b, &p.Cfg, cl.asks, bs.asks, market.Ask)
-		cl.bids = append(cl.bids[:0], bs.bids...)
-		cl.asks = append(cl.asks[:0], bs.asks...)
-		if nb+na == 0 {
-			continue // the change was deeper than this class holds
-		}
-		sum := Checksum(&p.Cfg, cl.bids, cl.asks)
+		corrupt := false
 		if s.cfg.WrongChecksum > 0 {
 			bs.draws++
-			if float64(wire.SeedFor(s.cfg.Seed^0x636b73, bs.draws)>>11)/(1<<53) < s.cfg.WrongChecksum {
-				sum ^= 0x5a5a5a5a
-				bs.Corrupted++
-			}
+			corrupt = float64(wire.SeedFor(s.cfg.Seed^0x636b73, bs.draws)>>11)/(1<<53) < s.cfg.WrongChecksum
 		}
-		b = append(b, `,"checksum":`...)
-		b = strconv.AppendUint(b, uint64(sum), 10)
-		b = append(b, `,"timestamp":"`...)
-		b = now.UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z")
-		b = append(b, `"}]}`...)
+		b, ok := cl.appendUpdate(bs.frame[:0], &p.Cfg, bs.bids, bs.asks, corrupt, now)
 		bs.frame = b
+		if !ok {
+			continue // the change was deeper than this class holds
+		}
+		if corrupt {
+			bs.Corrupted++
+		}
 		f := wire.NewFrame()
 		f.B = append(f.B, b...)
 		for _, pc := range cl.conns {
@@ -71,6 +58,34 @@ func (bs *bookSink) Publish(p *venue.Pair, first, last uint64, ch []venue.Change
 		f.Release()
 		bs.Updates++
 	}
+}
+
+// appendUpdate appends the update message that takes the class's
+// subscribers from the levels they hold to bids and asks (the new top-N,
+// best first), with the checksum of the new top 10 (deliberately wrong when
+// corrupt), and makes bids and asks the levels they hold. It reports false,
+// sending nothing, when the top-N did not change.
+func (cl *depthClass) appendUpdate(b []byte, pc *venue.PairConfig, bids, asks []match.Level, corrupt bool, now time.Time) ([]byte, bool) {
+	b = append(b, `{"channel":"book","type":"update","data":[{"symbol":`...)
+	b = strconv.AppendQuote(b, pc.Symbol)
+	b = append(b, `,"bids":`...)
+	b, nb := appendDiff(b, pc, cl.bids, bids, market.Bid)
+	b = append(b, `,"asks":`...)
+	b, na := appendDiff(b, pc, cl.asks, asks, market.Ask)
+	cl.bids = append(cl.bids[:0], bids...)
+	cl.asks = append(cl.asks[:0], asks...)
+	if nb+na == 0 {
+		return b, false
+	}
+	sum := Checksum(pc, cl.bids, cl.asks)
+	if corrupt {
+		sum ^= 0x5a5a5a5a
+	}
+	b = append(b, `,"checksum":`...)
+	b = strconv.AppendUint(b, uint64(sum), 10)
+	b = append(b, `,"timestamp":"`...)
+	b = now.UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z")
+	return append(b, `"}]}`...), true
 }
 
 // appendDiff appends the levels that turn old into cur (both best first):
