@@ -77,7 +77,8 @@ func (cl *depthClass) appendUpdate(b []byte, pc *venue.PairConfig, bids, asks []
 	if nb+na == 0 {
 		return b, false
 	}
-	sum := Checksum(pc, cl.bids, cl.asks)
+	var sum uint32
+	sum, cl.sum = appendChecksum(cl.sum, pc, cl.bids, cl.asks)
 	if corrupt {
 		sum ^= 0x5a5a5a5a
 	}
@@ -166,8 +167,14 @@ func appendNumber(b []byte, v int64, exp int) []byte {
 // top 10 bids (best first), each level's price then quantity printed at
 // the pair's precision with the decimal point and leading zeros removed.
 func Checksum(pc *venue.PairConfig, bids, asks []match.Level) uint32 {
-	var buf [20 * 2 * 24]byte
-	b := buf[:0]
+	sum, _ := appendChecksum(nil, pc, bids, asks)
+	return sum
+}
+
+// appendChecksum is Checksum rendering its text into scratch (returned for
+// reuse), so the publisher computes it without allocating.
+func appendChecksum(scratch []byte, pc *venue.PairConfig, bids, asks []match.Level) (uint32, []byte) {
+	b := scratch[:0]
 	for i := 0; i < len(asks) && i < 10; i++ {
 		b = appendChecksumNumber(b, asks[i].Price)
 		b = appendChecksumNumber(b, asks[i].Qty)
@@ -176,7 +183,7 @@ func Checksum(pc *venue.PairConfig, bids, asks []match.Level) uint32 {
 		b = appendChecksumNumber(b, bids[i].Price)
 		b = appendChecksumNumber(b, bids[i].Qty)
 	}
-	return crc32.ChecksumIEEE(b)
+	return crc32.ChecksumIEEE(b), b
 }
 
 // appendChecksumNumber prints v at exp decimals, drops the point, then the

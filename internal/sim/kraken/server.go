@@ -99,6 +99,7 @@ type depthClass struct {
 	depth      int
 	bids, asks []match.Level
 	conns      []*pubConn
+	sum        []byte // checksum text scratch
 }
 
 // Depths are the book depths Kraken offers.

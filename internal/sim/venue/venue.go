@@ -113,6 +113,7 @@ type Venue struct {
 	events   []Event
 	touched  []balanceKey // balance changes of tracked accounts in this operation
 	now      time.Time    // time of the operation in progress
+	tx       Tx           // the handle Do passes (one, reused: no allocation)
 	scratch  []*match.Order
 }
 
@@ -308,7 +309,8 @@ func (tx *Tx) Now() time.Time { return tx.v.now }
 func (v *Venue) Do(fn func(tx *Tx)) {
 	v.mu.Lock()
 	v.now = v.clock()
-	fn(&Tx{v})
+	v.tx.v = v
+	fn(&v.tx)
 	v.flush()
 	v.mu.Unlock()
 }
@@ -320,7 +322,8 @@ func (v *Venue) Do(fn func(tx *Tx)) {
 func (v *Venue) DoHold(fn func(tx *Tx)) {
 	v.mu.Lock()
 	v.now = v.clock()
-	fn(&Tx{v})
+	v.tx.v = v
+	fn(&v.tx)
 	v.flushPrivate()
 	v.mu.Unlock()
 }
