@@ -6,7 +6,7 @@ PKGS     := ./...
 FUZZTIME ?= 20s
 BENCHTIME ?= 1s
 
-.PHONY: all build test vet race bench fuzz replay clean
+.PHONY: all build test vet race bench fuzz replay simex clean
 
 all: build test
 
@@ -37,6 +37,10 @@ fuzz:
 	    echo "fuzz $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; \
 	done
+
+# The simulated Binance and Kraken venues, standalone, until Ctrl-C.
+simex: build
+	./bin/arbmm simex -c configs/simex.yaml
 
 # Replay the real exchange captures in the repository through the feed code.
 replay: build
