@@ -254,6 +254,12 @@ func (c *Config) Validate() error {
 			if _, err := in.resolve(); err != nil {
 				bad(ipath, "%v", err)
 			}
+			if fl := in.Flow; fl.Lag < 0 || fl.Lag > time.Minute {
+				bad(ipath+".flow.lag", "%v: want 0..1m", fl.Lag)
+			}
+			if fl := in.Flow; fl.UpdatesPerSec > 1e6 || fl.TakersPerSec > 1e5 {
+				bad(ipath+".flow", "updates_per_sec at most 1e6 and takers_per_sec at most 1e5")
+			}
 		}
 		for j := range vc.Accounts {
 			a := &vc.Accounts[j]
