@@ -12,6 +12,7 @@ import (
 	"arbmm/internal/config"
 	"arbmm/internal/market"
 	"arbmm/internal/sim/auth"
+	"arbmm/internal/sim/venue"
 	"arbmm/internal/sim/wire"
 )
 
@@ -67,17 +68,11 @@ type VenueConfig struct {
 	// carries a wrong checksum.
 	WrongChecksum float64 `yaml:"wrong_checksum"`
 	// Orders are the order-entry faults.
-	Orders OrderFaults `yaml:"orders"`
+	Orders venue.OrderFaults `yaml:"orders"`
 	// Limits override the venue's published rate limits.
 	Limits LimitsConfig `yaml:"limits"`
 	// Accounts are the trading accounts with their API keys and balances.
 	Accounts []AccountConfig `yaml:"accounts"`
-}
-
-// OrderFaults are the order-entry faults of a venue.
-type OrderFaults struct {
-	Reject  float64 `yaml:"reject"`   // a new order refused before the book
-	LostAck float64 `yaml:"lost_ack"` // a new order placed whose response never comes
 }
 
 // LimitsConfig overrides rate limits (0 keeps the venue's published value).

@@ -226,12 +226,12 @@ func (s *Sim) buildVenue(vc *VenueConfig, opt Options) (*Venue, error) {
 	case "binance":
 		v.Binance, err = binance.New(binance.Config{
 			Venue: st, Seed: seed, Faults: vc.Faults, StaleSnapshot: vc.StaleSnapshot, Limits: vc.Limits.binance(),
-			Keys: v.Keys, Orders: binance.OrderFaults{Reject: vc.Orders.Reject, LostAck: vc.Orders.LostAck},
+			Keys: v.Keys, Orders: vc.Orders,
 		})
 	case "kraken":
 		v.Kraken, err = kraken.New(kraken.Config{
 			Venue: st, Seed: seed, Faults: vc.Faults, WrongChecksum: vc.WrongChecksum, Limits: vc.Limits.kraken(),
-			Keys: v.Keys, Orders: kraken.OrderFaults{Reject: vc.Orders.Reject, LostAck: vc.Orders.LostAck},
+			Keys: v.Keys, Orders: vc.Orders,
 		})
 	}
 	if err != nil {

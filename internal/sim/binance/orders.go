@@ -275,10 +275,10 @@ func (s *Server) opPlace(b []byte, key *auth.Key, p *params) ([]byte, *apiError,
 		return b, e, false
 	}
 	f := &s.cfg.Orders
-	if f.Reject > 0 && s.priv.draw() < f.Reject {
+	if f.Reject > 0 && s.priv.draws.Next() < f.Reject {
 		return b, errServerBusy, false
 	}
-	lost := f.LostAck > 0 && s.priv.draw() < f.LostAck
+	lost := f.LostAck > 0 && s.priv.draws.Next() < f.LostAck
 	o, fills, e := s.submit(&no)
 	if e != nil {
 		return b, e, false

@@ -20,7 +20,7 @@ import (
 //
 // Locking: the venue lock is outermost. Deliver (userdata.go) runs under it
 // and takes udMu for reading; nothing takes the venue lock while holding
-// udMu, mu or faultMu. capture and cancelCID are touched only under the
+// udMu or mu. capture and cancelCID are touched only under the
 // venue lock (inside Venue.Do and Deliver).
 type orderEntry struct {
 	s      *Server
@@ -33,8 +33,7 @@ type orderEntry struct {
 	tracked map[uint32]bool
 	idN     uint64 // generated client order ids and listen keys
 
-	faultMu sync.Mutex
-	faultN  uint64
+	draws wire.Draws // order-fault draws
 
 	// Under the venue lock.
 	capture   *fillCapture
@@ -66,6 +65,7 @@ func (s *Server) initPrivate() error {
 	o := &s.priv
 	o.s = s
 	o.replay = auth.NewReplayCache()
+	o.draws.Seed = s.cfg.Seed ^ 0x6661756c74
 	o.start = s.v.Now()
 	o.tracked = map[uint32]bool{}
 	o.cancelCID = map[uint64]string{}
@@ -388,13 +388,4 @@ func (o *orderEntry) genID(dst []byte, n int) []byte {
 		x /= uint64(len(idAlphabet))
 	}
 	return dst
-}
-
-// draw is a deterministic uniform draw for the order faults.
-func (o *orderEntry) draw() float64 {
-	o.faultMu.Lock()
-	o.faultN++
-	n := o.faultN
-	o.faultMu.Unlock()
-	return float64(wire.SeedFor(o.s.cfg.Seed^0x6661756c74, n)>>11) / (1 << 53)
 }

@@ -48,18 +48,7 @@ type Config struct {
 	// Keys are the API keys order entry accepts (nil: none).
 	Keys *auth.Keys
 	// Orders are the order-entry faults.
-	Orders OrderFaults
-}
-
-// OrderFaults are injected into order entry.
-type OrderFaults struct {
-	// Reject is the probability that a new order is refused without
-	// reaching the book (Binance -1008, server busy).
-	Reject float64 `yaml:"reject"`
-	// LostAck is the probability that a new order is placed but its
-	// response never arrives (REST: the connection is closed; WebSocket
-	// API: no response), so the client must query it.
-	LostAck float64 `yaml:"lost_ack"`
+	Orders venue.OrderFaults
 }
 
 // Server is a simulated Binance venue. Safe for concurrent use.
@@ -78,9 +67,9 @@ type Server struct {
 	subs []pairSubs // per pair index
 	all  map[*wire.Conn]*mdConn
 
-	snapMu sync.Mutex
-	snap   []snapshot // per pair: the previous snapshot served (stale-snapshot fault)
-	snapN  uint64
+	snapMu    sync.Mutex
+	snap      []snapshot // per pair: the previous snapshot served (stale-snapshot fault)
+	snapDraws wire.Draws
 
 	md   mdSink
 	priv orderEntry
@@ -117,10 +106,11 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Faults.Validate(); err != nil {
 		return nil, err
 	}
-	for _, p := range []float64{cfg.StaleSnapshot, cfg.Orders.Reject, cfg.Orders.LostAck} {
-		if !(p >= 0 && p <= 1) {
-			return nil, errors.New("sim/binance: fault probabilities must be within [0, 1]")
-		}
+	if !(cfg.StaleSnapshot >= 0 && cfg.StaleSnapshot <= 1) {
+		return nil, errors.New("sim/binance: stale_snapshot must be within [0, 1]")
+	}
+	if err := cfg.Orders.Validate(); err != nil {
+		return nil, err
 	}
 	s := &Server{
 		cfg:     cfg,
@@ -131,6 +121,7 @@ func New(cfg Config) (*Server, error) {
 		snap:    make([]snapshot, len(cfg.Venue.Pairs())),
 	}
 	s.md.s = s
+	s.snapDraws.Seed = cfg.Seed ^ 0x736e6170
 	s.faults = wire.NewSwitch(cfg.Faults)
 	s.up.CheckOrigin = func(*fasthttp.RequestCtx) bool { return true }
 	s.srv = &fasthttp.Server{
@@ -294,7 +285,7 @@ func (s *Server) depth(ctx *fasthttp.RequestCtx) {
 	out := cur
 	s.snapMu.Lock()
 	prev := &s.snap[p.Index]
-	if s.cfg.StaleSnapshot > 0 && prev.id != 0 && prev.id < cur.id && s.draw() < s.cfg.StaleSnapshot {
+	if s.cfg.StaleSnapshot > 0 && prev.id != 0 && prev.id < cur.id && s.snapDraws.Next() < s.cfg.StaleSnapshot {
 		out = *prev
 	} else {
 		*prev = cur
@@ -309,12 +300,6 @@ func (s *Server) depth(ctx *fasthttp.RequestCtx) {
 	b = appendLevels(b, &p.Cfg, out.asks)
 	b = append(b, '}')
 	ctx.SetBody(b)
-}
-
-// draw is a deterministic uniform draw for the REST faults.
-func (s *Server) draw() float64 {
-	s.snapN++
-	return float64(wire.SeedFor(s.cfg.Seed, s.snapN)>>11) / (1 << 53)
 }
 
 // appendLevels appends [["price","qty"],...] at the pair's decimals.

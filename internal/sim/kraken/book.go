@@ -21,9 +21,9 @@ type bookSink struct {
 	s          *Server
 	bids, asks []match.Level // scratch: the new top-N
 	frame      []byte
-	draws      uint64 // checksum-fault draws
-	Updates    uint64 // updates sent (one per depth class)
-	Corrupted  uint64 // updates sent with a wrong checksum
+	draws      wire.Draws // checksum-fault draws
+	Updates    uint64     // updates sent (one per depth class)
+	Corrupted  uint64     // updates sent with a wrong checksum
 }
 
 // Publish implements venue.MDSink.
@@ -37,11 +37,7 @@ func (bs *bookSink) Publish(p *venue.Pair, first, last uint64, ch []venue.Change
 		}
 		bs.bids = p.Book.Levels(market.Bid, cl.depth, bs.bids[:0])
 		bs.asks = p.Book.Levels(market.Ask, cl.depth, bs.asks[:0])
-		corrupt := false
-		if s.cfg.WrongChecksum > 0 {
-			bs.draws++
-			corrupt = float64(wire.SeedFor(s.cfg.Seed^0x636b73, bs.draws)>>11)/(1<<53) < s.cfg.WrongChecksum
-		}
+		corrupt := s.cfg.WrongChecksum > 0 && bs.draws.Next() < s.cfg.WrongChecksum
 		b, ok := cl.appendUpdate(bs.frame[:0], &p.Cfg, bs.bids, bs.asks, corrupt, now)
 		bs.frame = b
 		if !ok {

@@ -4,7 +4,6 @@ import (
 	"math/big"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"arbmm/internal/market"
@@ -29,7 +28,7 @@ type orderEntry struct {
 	tokens  *auth.Tokens
 	limiter *auth.KrakenLimiter
 	pairs   *pairTable
-	draws   atomic.Uint64 // order-fault draws
+	draws   wire.Draws // order-fault draws
 
 	trackMu sync.Mutex
 	tracked map[uint32]bool
@@ -86,6 +85,7 @@ func (s *Server) initPrivate() error {
 		e.keys = auth.NewKeys()
 	}
 	e.nonces = auth.NewNonces()
+	e.draws.Seed = s.cfg.Seed ^ 0x6f7264657273
 	e.tokens = auth.NewTokens(0)
 	e.limiter = auth.NewKrakenLimiter(s.cfg.Limits)
 	e.tracked = map[uint32]bool{}
@@ -147,17 +147,13 @@ func (e *orderEntry) track(a uint32) {
 
 // faults draws the order faults of one new order: refuse it, or place it
 // and lose the response. The draws are a function of the seed and the
-// order's number on this server.
+// order's number on this server (wire.Draws).
 func (e *orderEntry) faults() (reject, lost bool) {
 	f := e.s.cfg.Orders
 	if f.Reject == 0 && f.LostAck == 0 {
 		return false, false
 	}
-	n := e.draws.Add(1)
-	u := func(salt uint64) float64 {
-		return float64(wire.SeedFor(e.s.cfg.Seed^salt, n)>>11) / (1 << 53)
-	}
-	return u(0x72656a656374) < f.Reject, u(0x6c6f7374) < f.LostAck
+	return e.draws.Next() < f.Reject, e.draws.Next() < f.LostAck
 }
 
 // orderReq is a parsed new-order request of either protocol.

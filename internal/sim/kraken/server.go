@@ -51,17 +51,7 @@ type Config struct {
 	// Keys are the API keys order entry accepts (nil: none).
 	Keys *auth.Keys
 	// Orders are the order-entry faults.
-	Orders OrderFaults
-}
-
-// OrderFaults are injected into order entry.
-type OrderFaults struct {
-	// Reject is the probability that a new order is refused without
-	// reaching the book ("EService:Unavailable").
-	Reject float64 `yaml:"reject"`
-	// LostAck is the probability that a new order is placed but its
-	// response never arrives, so the client must query it.
-	LostAck float64 `yaml:"lost_ack"`
+	Orders venue.OrderFaults
 }
 
 // Server is a simulated Kraken venue. Safe for concurrent use.
@@ -113,10 +103,11 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Faults.Validate(); err != nil {
 		return nil, err
 	}
-	for _, p := range []float64{cfg.WrongChecksum, cfg.Orders.Reject, cfg.Orders.LostAck} {
-		if !(p >= 0 && p <= 1) {
-			return nil, errors.New("sim/kraken: fault probabilities must be within [0, 1]")
-		}
+	if !(cfg.WrongChecksum >= 0 && cfg.WrongChecksum <= 1) {
+		return nil, errors.New("sim/kraken: wrong_checksum must be within [0, 1]")
+	}
+	if err := cfg.Orders.Validate(); err != nil {
+		return nil, err
 	}
 	if cfg.Heartbeat == 0 {
 		cfg.Heartbeat = time.Second
@@ -132,6 +123,7 @@ func New(cfg Config) (*Server, error) {
 		s.classes[i] = map[int]*depthClass{}
 	}
 	s.book.s = s
+	s.book.draws.Seed = cfg.Seed ^ 0x636b73
 	s.faults = wire.NewSwitch(cfg.Faults)
 	s.up.CheckOrigin = func(*fasthttp.RequestCtx) bool { return true }
 	// KeepHijackedConns: websockets are hijacked connections, and without it

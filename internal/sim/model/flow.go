@@ -56,15 +56,15 @@ func (c *FlowConfig) Validate() error {
 		c.NoiseHalfLife = 5 * time.Second
 	}
 	switch {
-	case c.Lag < 0 || c.NoiseBps < 0 || c.NoiseHalfLife < 0:
-		return fmt.Errorf("model: lag, noise_bps and noise_half_life must be >= 0")
+	case c.Lag < 0 || !(c.NoiseBps >= 0 && c.NoiseBps <= 1000) || c.NoiseHalfLife < 0:
+		return fmt.Errorf("model: lag and noise_half_life must be >= 0, noise_bps within 0..1000")
 	case c.HalfSpreadTicks < 1 || c.Depth < 1 || c.Spacing < 1:
 		return fmt.Errorf("model: half_spread_ticks, depth and spacing must be >= 1")
 	case c.Depth > 5000:
 		return fmt.Errorf("model: depth %d: at most 5000 levels per side", c.Depth)
 	case c.LevelQty <= 0:
 		return fmt.Errorf("model: level_qty must be > 0")
-	case c.UpdatesPerSec < 0 || c.TakersPerSec < 0 || c.TakerQty < 0:
+	case !(c.UpdatesPerSec >= 0) || !(c.TakersPerSec >= 0) || math.IsInf(c.UpdatesPerSec, 0) || c.TakerQty < 0:
 		return fmt.Errorf("model: updates_per_sec, takers_per_sec and taker_qty must be >= 0")
 	case c.TakersPerSec > 0 && c.TakerQty == 0:
 		return fmt.Errorf("model: takers_per_sec needs taker_qty")

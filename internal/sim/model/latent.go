@@ -44,8 +44,9 @@ func (c *LatentConfig) Validate() error {
 	switch {
 	case !(c.Start > 0) || math.IsInf(c.Start, 0):
 		return fmt.Errorf("model: start price %v: want > 0", c.Start)
-	case c.VolBps < 0 || c.JumpsPerMin < 0 || c.JumpBps < 0 || c.MeanRevertPerMin < 0:
-		return fmt.Errorf("model: vol_bps, jumps_per_min, jump_bps and mean_revert_per_min must be >= 0")
+	case !(c.VolBps >= 0) || !(c.JumpsPerMin >= 0) || !(c.JumpBps >= 0) || !(c.MeanRevertPerMin >= 0) || // also NaN
+		math.IsInf(c.JumpsPerMin, 0) || math.IsInf(c.MeanRevertPerMin, 0):
+		return fmt.Errorf("model: vol_bps, jumps_per_min, jump_bps and mean_revert_per_min must be finite and >= 0")
 	case c.JumpBps > 5000 || c.VolBps > 5000:
 		return fmt.Errorf("model: vol_bps and jump_bps above 5000 (50%%) are not a market")
 	}

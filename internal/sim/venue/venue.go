@@ -458,6 +458,25 @@ func (v *Venue) balanceChanged(a match.AccountID, asset match.AssetID) {
 	v.touched = append(v.touched, k)
 }
 
+// OrderFaults are the faults a venue's order entry injects.
+type OrderFaults struct {
+	// Reject is the probability that a new order is refused before it
+	// reaches the book (the venue's "busy" error).
+	Reject float64 `yaml:"reject"`
+	// LostAck is the probability that a new order is placed but its
+	// response never arrives (REST: the connection is closed; websocket:
+	// no answer), so the client must query it.
+	LostAck float64 `yaml:"lost_ack"`
+}
+
+// Validate reports a probability outside [0, 1].
+func (f OrderFaults) Validate() error {
+	if !(f.Reject >= 0 && f.Reject <= 1 && f.LostAck >= 0 && f.LostAck <= 1) {
+		return errors.New("venue: order fault probabilities must be within [0, 1]")
+	}
+	return nil
+}
+
 // Errors of the order operations, beside match's.
 var ErrUnknownSymbol = errors.New("venue: unknown symbol")
 

@@ -320,7 +320,7 @@ func (c *Conn) writer() {
 		}
 		switch {
 		case fl.StallEvery == 0:
-			stallAt = time.Time{}
+			stallAt, stallEnd = time.Time{}, time.Time{} // switched off: a stall under way ends
 		case stallAt.IsZero():
 			stallAt = c.expDur(fl.StallEvery)
 		case now.After(stallAt):
@@ -381,6 +381,20 @@ func (c *Conn) write(b []byte) error {
 	}
 	c.stats.Sent.Add(1)
 	return nil
+}
+
+// Draws is a deterministic sequence of uniform draws in [0, 1): the n-th
+// draw is a function of Seed and n only, whatever goroutine takes it. The
+// simulator's non-connection faults (stale snapshots, wrong checksums,
+// rejected and lost order acknowledgements) draw from one each.
+type Draws struct {
+	Seed uint64
+	n    atomic.Uint64
+}
+
+// Next returns the next draw.
+func (d *Draws) Next() float64 {
+	return float64(SeedFor(d.Seed, d.n.Add(1))>>11) / (1 << 53)
 }
 
 // SeedFor derives a per-connection seed from a venue seed and the
