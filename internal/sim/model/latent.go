@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 )
 
@@ -138,7 +139,7 @@ type Market struct {
 	step    time.Duration
 	latents []*Latent
 	flows   []*Flow
-	steps   int64
+	steps   atomic.Int64 // read by any goroutine (Steps)
 }
 
 // NewMarket makes an empty market stepping every step.
@@ -161,11 +162,11 @@ func (m *Market) Step() {
 	for _, f := range m.flows {
 		f.Step()
 	}
-	m.steps++
+	m.steps.Add(1)
 }
 
-// Steps is the number of steps run.
-func (m *Market) Steps() int64 { return m.steps }
+// Steps is the number of steps run; any goroutine may call it.
+func (m *Market) Steps() int64 { return m.steps.Load() }
 
 // maxCatchUp bounds the steps Run runs at once after falling behind (a
 // paused process, a loaded machine); the rest are skipped, not crammed in.
