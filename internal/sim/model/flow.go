@@ -112,6 +112,9 @@ func NewFlow(cfg FlowConfig, p *venue.Pair, latent *Latent, lp, taker match.Acco
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if step <= 0 {
+		return nil, fmt.Errorf("model: step %v: want > 0", step)
+	}
 	dt := step.Seconds()
 	f := &Flow{
 		cfg:      cfg,

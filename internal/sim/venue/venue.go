@@ -366,10 +366,10 @@ func (p *Pair) publish(now time.Time) {
 	}
 	first := p.updateID + 1
 	p.updateID += p.raw
+	p.raw = 0 // before the sinks: UpdateID is last while they run
 	for _, s := range p.md {
 		s.Publish(p, first, p.updateID, p.pending, now)
 	}
-	p.raw = 0
 	p.pending = p.pending[:0]
 	clear(p.at)
 }

@@ -62,7 +62,10 @@ func (s *Switch) Get() *Faults {
 	if s == nil {
 		return &noFaults
 	}
-	return s.p.Load()
+	if f := s.p.Load(); f != nil {
+		return f
+	}
+	return &noFaults // a zero Switch
 }
 
 var noFaults Faults
