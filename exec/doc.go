@@ -1,9 +1,19 @@
-// Package exec will be arbmm's order gateway: the venue-neutral order state
-// machine, client order ids, rate limits, with exec/risk (pre-trade checks),
-// exec/keys (key ring and keystore) and exec/<venue> (request encoding and
-// signing into reused buffers, transport, user-data stream decoding).
+// Package exec is arbmm's order gateway core, shared by the venue sessions
+// (exec/binance, exec/kraken), the key ring (exec/keys) and the engine:
 //
-// The package is laid out now so that the repository's top level is the
-// architecture (DESIGN.md section 2); its code arrives with the order
-// gateway.
+//   - Credential and KeySource: the key a session signs with, re-read on
+//     every request so a rotated key takes over without a restart.
+//   - Orders: the venue-neutral order table and state machine, fed the
+//     sessions' market.Report values; idempotent for duplicate, late and
+//     out-of-order reports.
+//   - IDs: client order ids unique across restarts.
+//   - Window and Counter: rate limits mirrored from the venue's published
+//     limits and corrected from its response headers.
+//   - Nonces: strictly increasing, never reused across restarts.
+//   - Clock: the measured offset to a venue's clock.
+//
+// Ownership: an Orders table, an IDs generator and a Window are owned by one
+// goroutine (the engine core's, or a session's); Nonces and KeySource
+// implementations are safe for concurrent use. Nothing here allocates on
+// the hot path.
 package exec
