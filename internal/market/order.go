@@ -198,7 +198,10 @@ type Report struct {
 	FeeExp   int8   // decimals of Fee
 	FeeAsset string // borrowed: valid until the next report of the session (usually the instrument's base or quote)
 	Maker    bool
-	// Reject: the venue's code (Binance) and the text, borrowed like FeeAsset.
+	// Reject: which request the venue refused (ActNew for an order,
+	// ActCancel for a cancel, ...), its code (Binance) and the text,
+	// borrowed like FeeAsset. A refused cancel leaves the order as it was.
+	Req    Action
 	Code   int
 	Reason string
 	// Times: the venue's event time and the local receive time, Unix ns.
