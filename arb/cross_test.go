@@ -113,7 +113,7 @@ func TestCrossBounds(t *testing.T) {
 	legs[1].BaseFree = 12345
 	check("common step", legs, 12000)
 	legs = mk()
-	legs[1].BaseFree = 5 // 0.00005 BTC: about 3 USDT
+	legs[1].BaseFree = 5           // 0.00005 BTC: about 3 USDT
 	legs[1].Inst.MinNotional = 500 // 5 USDT at 2 decimals
 	check("min notional", legs, 0)
 	legs = mk()
