@@ -39,3 +39,18 @@ func BenchmarkCrossNoEdge(b *testing.B) {
 		c.Best(legs)
 	}
 }
+
+// BenchmarkTriDecision: both cycles evaluated, the forward one sized and
+// its three intents appended.
+func BenchmarkTriDecision(b *testing.B) {
+	aqI, baI, bqI := triInsts()
+	tr, _ := NewTri(TriConfig{MinProfitBps: 5, MaxQty: 20000}, aqI, baI, bqI)
+	aq, ba, bq := ltop(5999900, 1e5, 6000000, 1e5), ltop(4999, 10e4, 5000, 10e4), ltop(301500, 5e4, 301600, 5e4)
+	out := make([]market.Intent, 0, 4)
+	b.ReportAllocs()
+	for b.Loop() {
+		if op, ok := tr.Best(aq, ba, bq, 1e12); ok {
+			out = op.Intents(tr, [3]market.ClientID{1, 2, 3}, out[:0])
+		}
+	}
+}
