@@ -79,7 +79,9 @@ func newSim(t *testing.T, nkeys int, tweak func(*simkraken.Config)) *simEnv {
 }
 
 // rotKey is a KeySource whose current key can change at any time.
-type rotKey struct{ p atomic.Pointer[exec.Credential] }
+type rotKey struct {
+	p atomic.Pointer[exec.Credential]
+}
 
 func (k *rotKey) Current() *exec.Credential { return k.p.Load() }
 
