@@ -382,6 +382,10 @@ func (q *reqBuf) appendWSLogon(dst []byte, id uint64, o *OrderOpts, g *signer, t
 func (q *reqBuf) appendWSSubscribe(dst []byte, id uint64, o *OrderOpts, g *signer, sign bool, tsMs int64) []byte {
 	q.reset()
 	if !sign {
+		// Binance documents no parameters for the session form; the
+		// simulated venue requires a timestamp on every request of a
+		// logged-on session, and a timestamp is harmless.
+		q.addAuth(o, tsMs)
 		return q.appendWS(dst, id, mSubscribe, g, false)
 	}
 	q.str("apiKey", g.cred.APIKey)
