@@ -266,6 +266,7 @@ func setOrderID(id *market.VenueOrderID, v []byte) bool {
 	if len(v) > len(id.T) {
 		return false
 	}
+	id.T = [20]byte{}
 	id.TN = uint8(copy(id.T[:], v))
 	return true
 }
@@ -324,9 +325,8 @@ func (d *Decoder) entry(snapshot bool, recv int64) bool {
 	*r = market.Report{Venue: market.Kraken, RecvTime: recv, Status: market.Unknown}
 	et := etOther
 	var lastQty, lastPrice, cumQty, feeQty []byte
-	var reason, cancelReason []byte
-	var symbol []byte
-	hasSymbol := false
+	reason, cancelReason := "", ""
+	hasReason := false
 	if s.Peek() != '{' {
 		s.Fail(ErrShape)
 		return false
@@ -355,8 +355,8 @@ func (d *Decoder) entry(snapshot bool, recv int64) bool {
 			v, _ := s.String()
 			r.ClientID, _ = market.ParseClientID(v)
 		case "symbol":
-			v, _ := s.Raw()
-			symbol, hasSymbol = v, true
+			v, _ := s.String()
+			r.Inst = d.instBySymbol(v)
 		case "side":
 			v, _ := s.String()
 			if string(v) == "sell" {
@@ -403,9 +403,15 @@ func (d *Decoder) entry(snapshot bool, recv int64) bool {
 				}
 			}
 		case "reason":
-			reason, _ = s.Raw()
+			v, _ := s.String()
+			if !s.Failed() {
+				reason, hasReason = d.strs.get(v), true
+			}
 		case "cancel_reason":
-			cancelReason, _ = s.Raw()
+			v, _ := s.String()
+			if !s.Failed() {
+				cancelReason = d.strs.get(v)
+			}
 		default:
 			s.Skip()
 		}
@@ -416,28 +422,13 @@ func (d *Decoder) entry(snapshot bool, recv int64) bool {
 	if s.Failed() {
 		return false
 	}
-	// Raw strings are borrowed from the frame: unquote them now.
-	if hasSymbol {
-		v, ok := rawString(symbol)
-		if !ok {
-			s.Fail(ErrShape)
-			return false
-		}
-		r.Inst = d.instBySymbol(v)
-	}
 	if r.Inst == nil && r.ClientID != 0 && d.Lookup != nil {
 		r.Inst = d.Lookup(r.ClientID)
 	}
-	if reason == nil {
-		reason = cancelReason
-	}
-	if reason != nil {
-		v, ok := rawString(reason)
-		if !ok {
-			s.Fail(ErrShape)
-			return false
-		}
-		r.Reason = d.strs.get(v)
+	if hasReason {
+		r.Reason = reason
+	} else {
+		r.Reason = cancelReason
 	}
 	if in := r.Inst; in != nil {
 		var ok bool

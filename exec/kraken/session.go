@@ -111,6 +111,7 @@ type Session struct {
 	trigger  atomic.Int64 // the switch's trigger time as Kraken last said, Unix ns
 	r        market.Report
 	rbuf     []byte
+	tap      func([]byte) // tests: sees every frame read
 }
 
 // Dial fetches a token, connects, subscribes to executions (with the open
@@ -335,6 +336,9 @@ func (s *Session) read() {
 			}
 			s.stopOnce.Do(func() { close(s.stop) })
 			return
+		}
+		if s.tap != nil {
+			s.tap(s.rbuf)
 		}
 		if err := s.dec.Decode(s.rbuf, time.Now().UnixNano()); err != nil && s.cfg.OnError != nil {
 			s.cfg.OnError(fmt.Errorf("kraken: decode: %w", err))
