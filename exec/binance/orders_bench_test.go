@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"sort"
@@ -127,5 +128,78 @@ func BenchmarkRESTPlaceBaseline(b *testing.B) {
 		mac := hmac.New(sha256.New, []byte(benchSecret))
 		mac.Write([]byte(q))
 		sinkS = q + "&signature=" + hex.EncodeToString(mac.Sum(nil))
+	}
+}
+
+// A fill as the simulated venue sends it on the WebSocket API.
+var benchExec = []byte(`{"subscriptionId":0,"event":{"e":"executionReport","E":1700000000123,"s":"BTCUSDT","c":"x1234567890abcdef","S":"BUY","o":"LIMIT","f":"GTC","q":"0.01000","p":"65432.10","P":"0.00","F":"0.00000","g":-1,"C":"","x":"TRADE","X":"PARTIALLY_FILLED","r":"NONE","i":4293153,"l":"0.00400","z":"0.00400","L":"65432.10","n":"0.00000400","N":"BTC","T":1700000000122,"t":88123,"I":8641984,"w":true,"m":true,"M":false,"O":1700000000001,"Z":"261.7284000","Y":"261.7284000","Q":"0.0000000","W":1700000000001,"V":"EXPIRE_MAKER"}}`)
+
+var sinkR market.Report
+
+// BenchmarkDecodeExecutionReport: frame envelope + executionReport into a
+// Report with jscan.
+func BenchmarkDecodeExecutionReport(b *testing.B) {
+	d := newDecoder(market.Binance, []*market.Instrument{benchInst})
+	var resp wsResp
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchExec)))
+	for i := 0; i < b.N; i++ {
+		_, ev, err := d.frame(benchExec, &resp)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if ok, err := d.event(ev, 1); !ok || err != nil {
+			b.Fatal(err)
+		}
+	}
+	sinkR = d.r
+}
+
+// BenchmarkDecodeExecutionReportBaseline: encoding/json into a struct,
+// then the same conversions.
+func BenchmarkDecodeExecutionReportBaseline(b *testing.B) {
+	type execReport struct {
+		E  string `json:"e"`
+		ET int64  `json:"E"`
+		S  string `json:"s"`
+		C  string `json:"c"`
+		Sd string `json:"S"`
+		X  string `json:"x"`
+		XS string `json:"X"`
+		I  int64  `json:"i"`
+		L  string `json:"l"`
+		Z  string `json:"z"`
+		LP string `json:"L"`
+		N  string `json:"n"`
+		NA string `json:"N"`
+		T  int64  `json:"t"`
+		M  bool   `json:"m"`
+	}
+	var env struct {
+		Event execReport `json:"event"`
+	}
+	insts := map[string]*market.Instrument{benchInst.Symbol: benchInst}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchExec)))
+	for i := 0; i < b.N; i++ {
+		env = struct {
+			Event execReport `json:"event"`
+		}{}
+		if err := json.Unmarshal(benchExec, &env); err != nil {
+			b.Fatal(err)
+		}
+		e := &env.Event
+		in := insts[e.S]
+		var r market.Report
+		r.Inst = in
+		r.Kind = market.ReportFill
+		r.ClientID, _ = market.ParseClientID([]byte(e.C))
+		p, _ := market.ParsePrice([]byte(e.LP), in.PriceExp)
+		q, _ := market.ParseQty([]byte(e.L), in.QtyExp)
+		z, _ := market.ParseQty([]byte(e.Z), in.QtyExp)
+		r.Price, r.Qty, r.CumQty = p, q, z
+		r.Fee, _ = market.ParseFixed([]byte(e.N), 8)
+		r.FeeAsset, r.Maker, r.TradeID = e.NA, e.M, uint64(e.T)
+		sinkR = r
 	}
 }

@@ -37,20 +37,20 @@ const maxFills = 32
 // frame (jscan's unescaped strings share one scratch buffer, so a value
 // kept past the next string must be copied).
 const (
-	fSymbol = iota
-	fCID        // c / clientOrderId
-	fOrigCID    // C / origClientOrderId
-	fSide       // S / side
-	fExec       // x
-	fStatus     // X / status
-	fLastQty    // l
-	fCumQty     // z / executedQty
-	fLastPx     // L
-	fFee        // n
-	fFeeAsset   // N
-	fPrice      // p / price
-	fReason     // r / msg
-	fEvent      // e
+	fSymbol   = iota
+	fCID      // c / clientOrderId
+	fOrigCID  // C / origClientOrderId
+	fSide     // S / side
+	fExec     // x
+	fStatus   // X / status
+	fLastQty  // l
+	fCumQty   // z / executedQty
+	fLastPx   // L
+	fFee      // n
+	fFeeAsset // N
+	fPrice    // p / price
+	fReason   // r / msg
+	fEvent    // e
 	numFields
 )
 
@@ -105,6 +105,9 @@ func (d *decoder) internString(b []byte) string {
 
 func (d *decoder) clear() {
 	d.has = [numFields]bool{}
+	for i := range d.f {
+		d.f[i] = d.f[i][:0] // a field absent from this object reads empty, not the last object's
+	}
 	d.ints.orderID, d.ints.tradeID, d.ints.eventTime, d.ints.txTime, d.ints.code = 0, -1, 0, 0, 0
 	d.maker = false
 	d.nfills = 0

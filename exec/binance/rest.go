@@ -353,4 +353,3 @@ func (r *REST) Stats() RESTStats {
 
 // Close closes idle connections.
 func (r *REST) Close() { r.hc.CloseIdleConnections() }
-

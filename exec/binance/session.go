@@ -204,6 +204,7 @@ type Session struct {
 	resp wsResp
 	rbuf []byte
 
+	tap  func([]byte) // tests: sees every frame read (capture of fuzz seeds)
 	cold chan coldAnswer
 	quit chan struct{}
 	done chan struct{} // closed when the reader exits
@@ -489,6 +490,9 @@ func (s *Session) readLoop() {
 			}
 		}
 		s.rbuf = b
+		if s.tap != nil {
+			s.tap(b)
+		}
 		s.handle(b, s.cfg.Now())
 	}
 }

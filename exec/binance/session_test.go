@@ -159,7 +159,9 @@ func is(kind market.ReportKind, id market.ClientID, st market.OrderStatus) func(
 }
 
 // keyRing is a KeySource whose key can be switched while in use.
-type keyRing struct{ p atomic.Pointer[exec.Credential] }
+type keyRing struct {
+	p atomic.Pointer[exec.Credential]
+}
 
 func (k *keyRing) Current() *exec.Credential { return k.p.Load() }
 
