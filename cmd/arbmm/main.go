@@ -18,6 +18,8 @@ commands:
                             connect to every configured venue and record everything to capture files
   simex [-c CONFIG] [--duration D]
                             run the simulated Binance and Kraken venues on loopback and print their URLs
+  keys add|list|rotate|retire [flags]
+                            manage the encrypted keystore of venue API keys
   help                      show this help
 `
 
@@ -38,6 +40,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRecord(args[1:], stdout, stderr)
 	case "simex":
 		return cmdSimex(args[1:], stdout, stderr)
+	case "keys":
+		return cmdKeys(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
