@@ -2,6 +2,8 @@ package exec
 
 import (
 	"crypto/ed25519"
+	"fmt"
+	"io"
 	"strconv"
 )
 
@@ -34,7 +36,10 @@ func (k KeyKind) String() string {
 // after its grace period) is never used again.
 //
 // Secret and Private must never be logged, formatted or put in an error:
-// Credential's String and GoString print the id and API key only.
+// Credential formats as its id and a masked API key for every verb. Hold
+// it by pointer (as the ring hands it out): fmt prints a pointer inside
+// another value as an address, but a Credential value in an unexported
+// field would be printed field by field.
 type Credential struct {
 	ID      string // the key's id in the ring ("binance-main-2")
 	APIKey  string // the public key id the venue knows (X-MBX-APIKEY, API-Key)
@@ -60,6 +65,10 @@ func maskKey(k string) string {
 
 // GoString is String: %#v must not print the secret either.
 func (c Credential) GoString() string { return c.String() }
+
+// Format prints String for every verb (%d, %x and the rest included), so
+// no verb reaches the secret's bytes.
+func (c Credential) Format(f fmt.State, verb rune) { _, _ = io.WriteString(f, c.String()) }
 
 // KeySource gives the credential to sign the next request with. Current
 // is called on every request and must be cheap (an atomic load) and safe

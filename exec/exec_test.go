@@ -182,7 +182,7 @@ func TestIDs(t *testing.T) {
 
 func TestCredentialNeverPrintsSecret(t *testing.T) {
 	c := &Credential{ID: "k1", APIKey: "vmPUZE6mv9SD5VNHk4Hl", Kind: HMAC, Secret: []byte("s3cr3t-bytes-here")}
-	for _, f := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
+	for _, f := range []string{"%v", "%+v", "%#v", "%s", "%q", "%d", "%x", "%X", "%T %v"} {
 		for _, v := range []any{c, *c, []*Credential{c}, struct{ K *Credential }{c}} {
 			out := fmt.Sprintf(f, v)
 			if strings.Contains(out, "s3cr3t") || strings.Contains(out, "vmPUZE6mv9") || strings.Contains(out, "115 51 99") {
