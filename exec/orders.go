@@ -259,6 +259,8 @@ func (t *Orders) Apply(r *market.Report) (o *Order, out Outcome, err error) {
 				o.Status = o.prev
 				out = Changed
 			}
+		case r.Req == market.ActQuery || r.Req == market.ActCancelAll:
+			// A refused query or cancel-all says nothing about the order.
 		case o.Status == market.PendingNew || o.Status == market.Unknown:
 			if o.Filled == 0 {
 				o.Status = market.Rejected

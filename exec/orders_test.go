@@ -123,6 +123,12 @@ func TestLostAckReconciled(t *testing.T) {
 		t.Errorf("filled %d reconciled %d", o.Filled, tb.Stats().Reconciled)
 	}
 	mustApply(t, tb, st, Ignored, market.PartiallyFilled) // the same answer again
+	// A refused query or cancel-all leaves the order alone.
+	for _, req := range []market.Action{market.ActQuery, market.ActCancelAll} {
+		rj := rep(market.ReportReject, 5)
+		rj.Req = req
+		mustApply(t, tb, rj, Ignored, market.PartiallyFilled)
+	}
 }
 
 func TestTableCapacityAndEviction(t *testing.T) {

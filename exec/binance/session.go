@@ -619,12 +619,18 @@ func (s *reporter) orderResponse(p *pending, resp *wsResp, recv int64) {
 			// The order does not exist: the lost request never placed it.
 			d.r = market.Report{Kind: market.ReportStatus, Status: market.Rejected}
 		case p.op == opPlace:
-			d.r = market.Report{Kind: market.ReportReject, Status: market.Rejected}
+			d.r = market.Report{Kind: market.ReportReject, Status: market.Rejected, Req: market.ActNew}
 		case p.op == opReplace:
-			d.r = market.Report{Kind: market.ReportReject, Status: market.Rejected}
+			d.r = market.Report{Kind: market.ReportReject, Status: market.Rejected, Req: market.ActNew}
 			p.cid = p.newID
-		default: // a cancel or query refused: the order's state is not known
-			d.r = market.Report{Kind: market.ReportReject, Status: market.Unknown}
+		case p.op == opCancel:
+			// A refused cancel: the order is as it was (Binance -2011:
+			// already filled or canceled); the order table keeps its state.
+			d.r = market.Report{Kind: market.ReportReject, Status: market.Unknown, Req: market.ActCancel}
+		case p.op == opCancelAll:
+			d.r = market.Report{Kind: market.ReportReject, Status: market.Unknown, Req: market.ActCancelAll}
+		default: // a query refused: the order's state is still not known
+			d.r = market.Report{Kind: market.ReportReject, Status: market.Unknown, Req: market.ActQuery}
 		}
 		r := &d.r
 		r.Venue, r.Inst, r.ClientID, r.RecvTime = market.Binance, p.inst, p.cid, recv

@@ -138,9 +138,10 @@ const (
 	ActCancel                  // cancel ClientID
 	ActCancelAll               // cancel every open order of the instrument (every instrument when Inst is nil)
 	ActReplace                 // cancel ClientID and place NewID in one request, where the venue has one
+	ActQuery                   // ask the venue where ClientID is (reconciliation)
 )
 
-var actionNames = [...]string{"new", "cancel", "cancel_all", "replace"}
+var actionNames = [...]string{"new", "cancel", "cancel_all", "replace", "query"}
 
 func (a Action) String() string {
 	if int(a) < len(actionNames) {
