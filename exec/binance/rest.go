@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"arbmm/exec"
+	"arbmm/exec/keys"
 	"arbmm/internal/jscan"
 	"arbmm/internal/market"
 )
@@ -339,6 +340,35 @@ func (r *REST) APIRestrictions() (Restrictions, error) {
 		return out, fmt.Errorf("binance: apiRestrictions: %s", sc.ErrorString())
 	}
 	return out, nil
+}
+
+// Perms are the restrictions as the key ring's permissions.
+func (rs Restrictions) Perms() keys.Perm {
+	var p keys.Perm
+	if rs.Reading {
+		p |= keys.Read
+	}
+	if rs.SpotTrading {
+		p |= keys.Trade
+	}
+	if rs.Withdrawals {
+		p |= keys.Withdraw
+	}
+	return p
+}
+
+// CheckKey asks the venue what the current key may do and refuses it at
+// start-up if it cannot trade, or can withdraw while allowWithdraw (the
+// venue config's allow_withdraw) is off.
+func (r *REST) CheckKey(allowWithdraw bool) error {
+	rs, err := r.APIRestrictions()
+	if err != nil {
+		return fmt.Errorf("binance: checking the key's permissions: %w", err)
+	}
+	if err := keys.CheckPermissions(rs.Perms(), allowWithdraw); err != nil {
+		return fmt.Errorf("binance: %s: %w", r.cfg.Keys.Current(), err)
+	}
+	return nil
 }
 
 // RESTStats are a REST client's counters.

@@ -105,6 +105,13 @@ type VenueConfig struct {
 	// not trade on it; default DefaultStaleAfter.
 	StaleAfter time.Duration `yaml:"stale_after"`
 
+	// AllowWithdraw lets the engine trade with an API key that can
+	// withdraw funds. Off by default: at start-up the engine asks the venue
+	// for the key's permissions (Binance: GET
+	// /sapi/v1/account/apiRestrictions) and refuses a key that can
+	// withdraw unless this is set (exec/keys.CheckPermissions).
+	AllowWithdraw bool `yaml:"allow_withdraw"`
+
 	// Instruments lists the venue's instruments to trade. Load and ParseFS
 	// append the instruments of InstrumentsFile after these. At least one
 	// instrument, from either source, is required.
