@@ -51,3 +51,20 @@ func TestCheckKey(t *testing.T) {
 		t.Errorf("a read-only key: got %v, want a refusal", err)
 	}
 }
+
+// TestRepeatedReadIsNotAReplay: the same signed query twice in one
+// millisecond (a frozen clock makes the bytes identical) is answered both
+// times: only requests that change state are refused as replays.
+func TestRepeatedReadIsNotAReplay(t *testing.T) {
+	e := newSim(t, true, nil)
+	rep := newReports(t)
+	r, err := NewREST(Config{RESTURL: e.s.RESTURL(), Keys: exec.StaticKey{C: e.hmacKey("a")}, Instruments: []*market.Instrument{btc}, OnReport: rep.on, Now: e.now.Load})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if _, err := r.APIRestrictions(); err != nil {
+			t.Fatalf("query %d: %v", i+1, err)
+		}
+	}
+}

@@ -145,16 +145,16 @@ func (s *Server) onWSAPI(ss *wsSession, msg []byte) {
 	case "order.cancelReplace":
 		m = wsMethod{1, true, auth.PermTrade, errDuplicate, s.opCancelReplace}
 	case "order.status":
-		m = wsMethod{4, false, auth.PermRead, errBadSignature, s.opQuery}
+		m = wsMethod{4, false, auth.PermRead, readOnly, s.opQuery}
 	case "openOrders.status":
-		m = wsMethod{6, false, auth.PermRead, errBadSignature, s.opOpenOrders}
+		m = wsMethod{6, false, auth.PermRead, readOnly, s.opOpenOrders}
 		if p.get("symbol") == nil {
 			m.weight = 80
 		}
 	case "openOrders.cancelAll":
 		m = wsMethod{1, false, auth.PermTrade, errBadSignature, s.opCancelAll}
 	case "account.status":
-		m = wsMethod{20, false, auth.PermRead, errBadSignature, s.opAccount}
+		m = wsMethod{20, false, auth.PermRead, readOnly, s.opAccount}
 	default:
 		d := s.limiter.Request(ss.ip, 0, 1, false, s.v.Now())
 		ss.c.SendBytes(s.wsReply(nil, id, nil, errUnknownMethod, d, false))
