@@ -22,10 +22,11 @@ const (
 	RejectBurst                    // more than reject_burst venue rejects within reject_window
 	VenueDown                      // a venue disconnected for longer than venue_down_after
 	Operator                       // the operator asked (SIGUSR1, the control API)
+	Unhedged                       // a strategy's residual exceeded its unhedged caps (arb leg risk)
 	numKillReasons
 )
 
-var killReasonNames = [numKillReasons]string{"not_triggered", "max_loss", "max_drawdown", "reject_burst", "venue_down", "operator"}
+var killReasonNames = [numKillReasons]string{"not_triggered", "max_loss", "max_drawdown", "reject_burst", "venue_down", "operator", "unhedged"}
 
 // String returns the reason's snake_case name ("max_drawdown").
 func (r KillReason) String() string {

@@ -1,0 +1,521 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"arbmm/arb"
+	"arbmm/book"
+	"arbmm/exec"
+	"arbmm/exec/risk"
+	"arbmm/internal/cpu"
+	"arbmm/internal/market"
+	"arbmm/internal/ring"
+)
+
+// Gateway is one venue's order session as the core uses it: Send encodes,
+// signs and writes on the calling (core) goroutine and never blocks longer
+// than the write; reports come back through the gateway's report ring.
+// exec/binance.Session and exec/kraken.Session satisfy it.
+type Gateway interface {
+	Send(in *market.Intent) error
+	Close() error
+}
+
+// EventKind says what an Event carries.
+type EventKind uint8
+
+const (
+	// EvBook: the book of instrument Inst changed (a feed goroutine).
+	EvBook EventKind = iota
+	// EvReport: an execution report (a gateway's reader goroutine).
+	EvReport
+)
+
+// Event is what producers hand the core through the rings: a fixed-size
+// value, copied in and out.
+type Event struct {
+	Kind   EventKind
+	Inst   int32 // index into Config.Instruments
+	RecvNs int64 // local receive time of the frame that caused it
+	Report market.Report
+}
+
+// Config configures the core.
+type Config struct {
+	// Instruments are every venue's listing of every pair traded, with
+	// the pair's shared exponents (internal/config guarantees them).
+	Instruments []market.Instrument
+	// Books are the instruments' books, index for index (the feeds write
+	// them; the core only reads their snapshots).
+	Books []*book.Book
+	// Gateways are the venues' order sessions by venue; a venue without
+	// one is not traded.
+	Gateways [market.NumVenues]Gateway
+	// Cross is the cross-exchange arbitrage of every pair listed on two or
+	// more traded venues; Legs its leg-risk settings (MaxOrderQty is per
+	// pair: see MaxOrderQty).
+	Cross arb.CrossConfig
+	Legs  arb.LegsConfig
+	// MaxOrderQty is the arbitrage's largest leg per pair (canonical pair
+	// string → mantissa at the pair's QtyExp); pairs not listed use
+	// Cross.MaxOrderQty.
+	MaxOrderQty map[string]market.Qty
+	// Risk is the pre-trade checker (its kill switch included). Required.
+	Risk *risk.Checker
+	// Ring is the capacity of each producer's ring (power of two);
+	// default 4096.
+	Ring int
+	// CPU pins the core's thread to a CPU when >= 0; -1 (default) leaves
+	// it unpinned.
+	CPU int
+	// Idle is what the core does when every ring is empty.
+	Idle cpu.Idle
+	// Tick is the period of the core's timer work (hedge retries, caps,
+	// P&L checks, the status snapshot); default 100ms.
+	Tick time.Duration
+	// Now is the local clock (Unix ns) the core stamps events with; nil
+	// is time.Now. Strategies never read it: they get times from events.
+	Now func() int64
+}
+
+// Core is the engine's single-threaded heart: it drains the feed and
+// gateway rings, runs the strategies on book changes, checks every intent
+// with risk, sends through the gateways, and books the fills. Everything
+// below Run belongs to Run's goroutine; the producers only push events,
+// and readers use Status.
+type Core struct {
+	cfg    Config
+	ins    []market.Instrument
+	books  []*book.Book
+	tops   []book.Top
+	rings  []*ring.SPSC[Event]
+	orders *exec.Orders
+	pos    *Positions
+	risk   *risk.Checker
+	kill   *risk.KillSwitch
+	ids    *exec.IDs
+	groups []group // one per pair traded on two or more venues
+	grpOf  []int   // instrument → group, -1 none
+	out    []market.Intent
+	ev     Event
+	now    int64
+	idler  cpu.Idler
+	killed bool // the kill switch was seen active (cancel-all sent)
+
+	stats   Stats
+	status  atomic.Pointer[Status]
+	snaps   [2]Status
+	snapIdx int
+}
+
+// group is one pair's arbitrage across its venues.
+type group struct {
+	pair  market.Pair
+	insts []int // instrument indexes, one per venue
+	legs  []arb.Leg
+	cross *arb.Cross
+	legst *arb.Legs
+}
+
+// Stats are the core's counters (owned by Run's goroutine; copied into
+// each Status).
+type Stats struct {
+	Events, BookEvents, Reports    uint64
+	Evaluations, Opportunities     uint64
+	Taken, RiskRefused, SendErrors uint64
+	Orders, Fills, Rejects         uint64
+	Hedges, Breaches, KillCancels  uint64
+	RingFull                       uint64
+	TickToTradeLastNs, DecisionNs  int64
+}
+
+// New builds the core: the order table, positions, one arbitrage group per
+// pair listed on two or more venues with a gateway, and a ring per
+// producer (Ring returns them).
+func New(cfg Config) (*Core, error) {
+	if len(cfg.Instruments) == 0 || len(cfg.Books) != len(cfg.Instruments) {
+		return nil, errors.New("engine: need instruments and one book per instrument")
+	}
+	if cfg.Risk == nil {
+		return nil, errors.New("engine: a risk checker is required")
+	}
+	if cfg.Ring == 0 {
+		cfg.Ring = 4096
+	}
+	if cfg.Tick == 0 {
+		cfg.Tick = 100 * time.Millisecond
+	}
+	if cfg.Now == nil {
+		cfg.Now = func() int64 { return time.Now().UnixNano() }
+	}
+	pos, err := NewPositions(cfg.Instruments)
+	if err != nil {
+		return nil, err
+	}
+	c := &Core{
+		cfg:    cfg,
+		ins:    cfg.Instruments,
+		books:  cfg.Books,
+		tops:   make([]book.Top, len(cfg.Instruments)),
+		orders: exec.NewOrders(1024, 4096),
+		pos:    pos,
+		risk:   cfg.Risk,
+		kill:   cfg.Risk.Kill(),
+		ids:    exec.NewIDs(time.Unix(0, cfg.Now())),
+		grpOf:  make([]int, len(cfg.Instruments)),
+		out:    make([]market.Intent, 0, 16),
+		idler:  cpu.NewIdler(cfg.Idle),
+	}
+	byPair := map[market.Pair][]int{}
+	var order []market.Pair
+	for i := range c.ins {
+		c.grpOf[i] = -1
+		if cfg.Gateways[c.ins[i].Venue] == nil {
+			continue
+		}
+		p := c.ins[i].Pair
+		if _, ok := byPair[p]; !ok {
+			order = append(order, p)
+		}
+		byPair[p] = append(byPair[p], i)
+	}
+	for _, p := range order {
+		idx := byPair[p]
+		if len(idx) < 2 {
+			continue
+		}
+		cc := cfg.Cross
+		if q, ok := cfg.MaxOrderQty[p.String()]; ok {
+			cc.MaxOrderQty = q
+		}
+		cross, err := arb.NewCross(cc)
+		if err != nil {
+			return nil, fmt.Errorf("engine: %s: %w", p, err)
+		}
+		legst, err := arb.NewLegs(cfg.Legs)
+		if err != nil {
+			return nil, fmt.Errorf("engine: %s: %w", p, err)
+		}
+		g := group{pair: p, insts: idx, legs: make([]arb.Leg, len(idx)), cross: cross, legst: legst}
+		for k, i := range idx {
+			g.legs[k] = arb.Leg{Inst: &c.ins[i], Top: &c.tops[i]}
+			c.grpOf[i] = len(c.groups)
+		}
+		c.groups = append(c.groups, g)
+	}
+	c.status.Store(&Status{})
+	return c, nil
+}
+
+// NewRing makes a ring for one producer (a feed or a gateway) and
+// registers it with the core; call before Run.
+func (c *Core) NewRing() (*ring.SPSC[Event], error) {
+	r, err := ring.New[Event](c.cfg.Ring)
+	if err != nil {
+		return nil, err
+	}
+	c.rings = append(c.rings, r)
+	return r, nil
+}
+
+// Positions are the core's positions (read them after Run returns, or
+// through Status while it runs).
+func (c *Core) Positions() *Positions { return c.pos }
+
+// Orders is the core's order table (after Run returns).
+func (c *Core) Orders() *exec.Orders { return c.orders }
+
+// SetBalance records a venue's starting holding (before Run).
+func (c *Core) SetBalance(v market.Venue, asset string, amount int64, dec int) error {
+	return c.pos.SetBalance(v, asset, amount, dec)
+}
+
+// Run is the core loop; it returns when ctx is done, after asking every
+// gateway to cancel what is open.
+func (c *Core) Run(ctx context.Context) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if c.cfg.CPU >= 0 {
+		if err := cpu.Pin(c.cfg.CPU); err != nil {
+			return err
+		}
+		defer cpu.Unpin()
+	}
+	done := ctx.Done()
+	nextTick := c.cfg.Now()
+	empty := 0
+	batch := make([]Event, 64)
+	for {
+		select {
+		case <-done:
+			c.cancelAll()
+			c.publish()
+			return nil
+		default:
+		}
+		n := 0
+		for _, r := range c.rings {
+			k := r.PopBatch(batch)
+			for i := 0; i < k; i++ {
+				c.handle(&batch[i])
+			}
+			n += k
+		}
+		now := c.cfg.Now()
+		if now >= nextTick {
+			c.now = now
+			c.onTimer()
+			nextTick = now + int64(c.cfg.Tick)
+		}
+		if n == 0 {
+			empty++
+			c.idler.Idle(empty)
+		} else {
+			empty = 0
+		}
+	}
+}
+
+func (c *Core) handle(ev *Event) {
+	c.stats.Events++
+	c.now = c.cfg.Now()
+	switch ev.Kind {
+	case EvBook:
+		c.stats.BookEvents++
+		c.onBook(ev)
+	case EvReport:
+		c.stats.Reports++
+		c.onReport(&ev.Report)
+	}
+}
+
+// onBook runs the pair's arbitrage on a book change.
+func (c *Core) onBook(ev *Event) {
+	i := int(ev.Inst)
+	if i < 0 || i >= len(c.grpOf) || c.grpOf[i] < 0 {
+		return
+	}
+	g := &c.groups[c.grpOf[i]]
+	for k, j := range g.insts {
+		c.books[j].Read(&c.tops[j])
+		c.fillBalances(&g.legs[k], j)
+	}
+	if c.kill.Active() || g.legst.InFlight() > 0 {
+		return // one attempt per pair at a time; none once killed
+	}
+	c.stats.Evaluations++
+	op, ok := g.cross.Best(g.legs)
+	if !ok {
+		return
+	}
+	c.stats.Opportunities++
+	buyID, sellID := c.ids.Next(time.Time{}), c.ids.Next(time.Time{})
+	c.out = op.Intents(g.legs, buyID, sellID, c.out[:0])
+	// Both legs must pass risk, or neither goes.
+	for k := range c.out {
+		if v := c.check(&c.out[k]); v != risk.OK {
+			c.stats.RiskRefused++
+			return
+		}
+	}
+	_ = g.legst.Open(&op, buyID, sellID, c.now)
+	c.stats.Taken++
+	for k := range c.out {
+		c.send(&c.out[k])
+	}
+	if ev.RecvNs > 0 {
+		c.stats.TickToTradeLastNs = c.cfg.Now() - ev.RecvNs
+	}
+}
+
+// fillBalances sets a leg's free balances from the positions, at the
+// pair's decimals.
+func (c *Core) fillBalances(l *arb.Leg, j int) {
+	in := &c.ins[j]
+	if b, dec, ok := c.pos.Asset(in.Pair.Base); ok {
+		l.BaseFree = floorRescale(c.pos.Balance(in.Venue, b), dec, in.QtyExp)
+	}
+	if q, dec, ok := c.pos.Asset(in.Pair.Quote); ok {
+		l.QuoteFree = floorRescale(c.pos.Balance(in.Venue, q), dec, in.PriceExp+in.QtyExp)
+	}
+}
+
+// floorRescale converts v from one decimal count to another, rounding
+// toward zero when precision is lost.
+func floorRescale(v int64, from, to int) int64 {
+	if x, ok := market.Rescale(v, from, to); ok {
+		return x
+	}
+	if from > to {
+		return v / market.Pow10(from-to)
+	}
+	return v
+}
+
+// check runs risk on one intent with the instrument's view.
+func (c *Core) check(in *market.Intent) risk.Verdict {
+	j := c.instIndex(in.Inst)
+	var v risk.View
+	if j >= 0 {
+		t := &c.tops[j]
+		v.Book = t.State
+		v.BookAge = c.now - t.RecvTime
+		if t.NBids > 0 && t.NAsks > 0 {
+			v.RefPrice = (t.Bids[0].Price + t.Asks[0].Price) / 2
+		}
+		var l arb.Leg
+		c.fillBalances(&l, j)
+		v.FreeBase = market.Qty(l.BaseFree)
+		v.FreeQuote = market.Price(l.QuoteFree / market.Pow10(in.Inst.QtyExp))
+		if pj, ok := c.pos.PairOf(in.Inst); ok {
+			v.TotalPosition = market.Qty(c.pos.Pair(pj, 0).Qty)
+		}
+		if b, dec, ok := c.pos.Asset(in.Inst.Pair.Base); ok {
+			v.Position = market.Qty(floorRescale(c.pos.Change(in.Venue, b), dec, in.Inst.QtyExp))
+		}
+	}
+	return c.risk.Check(in, &v, c.now)
+}
+
+func (c *Core) instIndex(p *market.Instrument) int {
+	for j := range c.ins {
+		if &c.ins[j] == p {
+			return j
+		}
+	}
+	return -1
+}
+
+// send records an order and hands it to its venue's gateway.
+func (c *Core) send(in *market.Intent) {
+	gw := c.cfg.Gateways[in.Venue]
+	if gw == nil {
+		c.stats.SendErrors++
+		return
+	}
+	if in.Action == market.ActNew {
+		if _, err := c.orders.New(in, c.now); err != nil {
+			c.stats.SendErrors++
+			return
+		}
+		c.stats.Orders++
+	}
+	if err := gw.Send(in); err != nil {
+		c.stats.SendErrors++
+		if in.Action == market.ActNew {
+			// Never sent: the order is refused as far as the table goes.
+			r := market.Report{Kind: market.ReportReject, ClientID: in.ClientID, Venue: in.Venue, Inst: in.Inst, Req: market.ActNew, RecvTime: c.now}
+			c.onReport(&r)
+		}
+	}
+}
+
+// onReport books a report: the order table, the positions, the leg
+// tracking (which may hedge), the kill switch's reject count.
+func (c *Core) onReport(r *market.Report) {
+	_, out, err := c.orders.Apply(r)
+	if err != nil {
+		return // not one of ours (counted by the table)
+	}
+	if r.Kind == market.ReportReject {
+		c.stats.Rejects++
+		c.kill.OnReject(c.now)
+	}
+	if out == exec.FillAdded && r.Kind == market.ReportFill {
+		c.stats.Fills++
+		_ = c.pos.Apply(r)
+	}
+	j := c.instIndex(r.Inst)
+	if j < 0 || c.grpOf[j] < 0 {
+		return
+	}
+	g := &c.groups[c.grpOf[j]]
+	for k, i := range g.insts {
+		c.fillBalances(&g.legs[k], i)
+	}
+	before := g.legst.Stats.Hedges
+	c.out = g.legst.OnReport(r, g.legs, c.now, c.nextID, c.out[:0])
+	c.stats.Hedges += g.legst.Stats.Hedges - before
+	for k := range c.out {
+		if c.check(&c.out[k]) == risk.OK {
+			c.send(&c.out[k])
+		} else {
+			c.stats.RiskRefused++
+		}
+	}
+}
+
+func (c *Core) nextID() market.ClientID { return c.ids.Next(time.Time{}) }
+
+// onTimer runs the periodic work: hedge retries and caps, the P&L check,
+// the kill switch's consequences, the status snapshot.
+func (c *Core) onTimer() {
+	var breaches uint64
+	for gi := range c.groups {
+		g := &c.groups[gi]
+		for k, i := range g.insts {
+			c.books[i].Read(&c.tops[i])
+			c.fillBalances(&g.legs[k], i)
+		}
+		c.out = g.legst.OnTimer(g.legs, c.now, c.nextID, c.out[:0])
+		for k := range c.out {
+			if c.check(&c.out[k]) == risk.OK {
+				c.send(&c.out[k])
+			}
+		}
+		breaches += g.legst.Stats.Breaches
+	}
+	if breaches > c.stats.Breaches {
+		c.stats.Breaches = breaches
+		c.kill.Trigger(risk.Unhedged, "an arbitrage leg could not be hedged within its caps", c.now)
+	}
+	c.kill.OnPnL(c.totalPnL(), c.now)
+	if c.kill.Active() && !c.killed {
+		c.killed = true
+		c.cancelAll()
+	}
+	c.publish()
+}
+
+// totalPnL sums the pairs' realised and unrealised P&L, each in its quote
+// (the demo's pairs share USDT), as a float for the kill switch.
+func (c *Core) totalPnL() float64 {
+	var sum float64
+	for j := 0; j < c.pos.Pairs(); j++ {
+		pp := &c.pos.pairs[j]
+		mark := c.mark(pp.inst)
+		p := c.pos.Pair(j, mark)
+		sum += float64(p.Realised+p.Unrealised) / float64(market.Pow10(p.PriceExp+p.QtyExp))
+	}
+	return sum
+}
+
+// mark is the mid of the pair's first venue with a two-sided book.
+func (c *Core) mark(in *market.Instrument) market.Price {
+	for j := range c.ins {
+		if c.ins[j].Pair == in.Pair {
+			if t := &c.tops[j]; t.NBids > 0 && t.NAsks > 0 {
+				return (t.Bids[0].Price + t.Asks[0].Price) / 2
+			}
+		}
+	}
+	return 0
+}
+
+// cancelAll asks every gateway to cancel every open order.
+func (c *Core) cancelAll() {
+	for v := range c.cfg.Gateways {
+		if gw := c.cfg.Gateways[v]; gw != nil {
+			in := market.Intent{Action: market.ActCancelAll, Venue: market.Venue(v)}
+			if err := gw.Send(&in); err != nil {
+				c.stats.SendErrors++
+			}
+			c.stats.KillCancels++
+		}
+	}
+}

@@ -1,0 +1,68 @@
+package engine
+
+import (
+	"arbmm/exec/risk"
+	"arbmm/internal/market"
+)
+
+// Status is a snapshot of the core for status lines, the demo's summary
+// and (later) the ops endpoints. The core publishes one every tick into
+// one of two buffers it alternates; a reader must copy what it needs
+// within a tick (Status returns a copy).
+type Status struct {
+	Now      int64
+	Stats    Stats
+	Killed   bool
+	KillWhy  string
+	Pairs    []PairPnL
+	Balances []VenueBalance
+	Verdicts [32]uint64 // risk refusals by verdict
+}
+
+// VenueBalance is one venue's holding of one asset and its change over
+// the run, at the asset's decimals.
+type VenueBalance struct {
+	Venue         market.Venue
+	Asset         string
+	Dec           int
+	Amount, Delta int64
+}
+
+// Status returns a copy of the latest snapshot; any goroutine may call it.
+func (c *Core) Status() Status {
+	s := *c.status.Load()
+	s.Pairs = append([]PairPnL(nil), s.Pairs...)
+	s.Balances = append([]VenueBalance(nil), s.Balances...)
+	return s
+}
+
+// publish fills the spare snapshot buffer and swaps it in.
+func (c *Core) publish() {
+	s := &c.snaps[c.snapIdx]
+	c.snapIdx ^= 1
+	s.Now = c.now
+	s.Stats = c.stats
+	s.Killed = c.kill.Active()
+	if s.Killed {
+		s.KillWhy = c.kill.Reason().String()
+	}
+	s.Pairs = s.Pairs[:0]
+	for j := 0; j < c.pos.Pairs(); j++ {
+		s.Pairs = append(s.Pairs, c.pos.Pair(j, c.mark(c.pos.pairs[j].inst)))
+	}
+	s.Balances = s.Balances[:0]
+	for v := range c.cfg.Gateways {
+		if c.cfg.Gateways[v] == nil {
+			continue
+		}
+		for a := range c.pos.assets {
+			id := AssetID(a)
+			s.Balances = append(s.Balances, VenueBalance{Venue: market.Venue(v), Asset: c.pos.assets[a].name, Dec: c.pos.assets[a].dec,
+				Amount: c.pos.Balance(market.Venue(v), id), Delta: c.pos.Change(market.Venue(v), id)})
+		}
+	}
+	for v := 0; v < risk.NumVerdicts && v < len(s.Verdicts); v++ {
+		s.Verdicts[v] = c.risk.Count(risk.Verdict(v))
+	}
+	c.status.Store(s)
+}
