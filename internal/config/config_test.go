@@ -153,8 +153,8 @@ func TestExamples(t *testing.T) {
 		if err != nil || d.IsDir() || path.Ext(p) != ".yaml" {
 			return err
 		}
-		if strings.HasPrefix(path.Base(p), "simex") {
-			return nil // the simulated venues' config: internal/sim's tests load it
+		if strings.HasPrefix(path.Base(p), "simex") || strings.HasPrefix(path.Base(p), "demo") {
+			return nil // the simulator's and the demo's configs: internal/sim's and internal/demo's tests load them
 		}
 		if path.Dir(p) == "instruments" {
 			instFiles = append(instFiles, p)

@@ -40,8 +40,9 @@ const (
 // value, copied in and out.
 type Event struct {
 	Kind   EventKind
-	Inst   int32 // index into Config.Instruments
-	RecvNs int64 // local receive time of the frame that caused it
+	Inst   int32      // index into Config.Instruments
+	RecvNs int64      // local receive time of the frame that caused it
+	Book   *book.Book // EvBook: the book (a feed may create it late)
 	Report market.Report
 }
 
@@ -51,7 +52,9 @@ type Config struct {
 	// the pair's shared exponents (internal/config guarantees them).
 	Instruments []market.Instrument
 	// Books are the instruments' books, index for index (the feeds write
-	// them; the core only reads their snapshots).
+	// them; the core only reads their snapshots). A nil book is learned
+	// from its first book event (a feed that creates books late); until
+	// then the instrument is not traded.
 	Books []*book.Book
 	// Gateways are the venues' order sessions by venue; a venue without
 	// one is not traded.
@@ -139,6 +142,7 @@ type Stats struct {
 // producer (Ring returns them).
 func New(cfg Config) (*Core, error) {
 	if len(cfg.Instruments) == 0 || len(cfg.Books) != len(cfg.Instruments) {
+		// (entries may be nil: see Config.Books)
 		return nil, errors.New("engine: need instruments and one book per instrument")
 	}
 	if cfg.Risk == nil {
@@ -300,9 +304,14 @@ func (c *Core) onBook(ev *Event) {
 	if i < 0 || i >= len(c.grpOf) || c.grpOf[i] < 0 {
 		return
 	}
+	if ev.Book != nil && c.books[i] == nil {
+		c.books[i] = ev.Book
+	}
 	g := &c.groups[c.grpOf[i]]
 	for k, j := range g.insts {
-		c.books[j].Read(&c.tops[j])
+		if c.books[j] != nil {
+			c.books[j].Read(&c.tops[j])
+		}
 		c.fillBalances(&g.legs[k], j)
 	}
 	if c.kill.Active() || g.legst.InFlight() > 0 {
@@ -459,7 +468,9 @@ func (c *Core) onTimer() {
 	for gi := range c.groups {
 		g := &c.groups[gi]
 		for k, i := range g.insts {
-			c.books[i].Read(&c.tops[i])
+			if c.books[i] != nil {
+				c.books[i].Read(&c.tops[i])
+			}
 			c.fillBalances(&g.legs[k], i)
 		}
 		c.out = g.legst.OnTimer(g.legs, c.now, c.nextID, c.out[:0])

@@ -52,7 +52,7 @@ func (b *BookEvents) Frame(frame []byte, recvNs int64) {
 			continue
 		}
 		b.seen[i] = m
-		ev := Event{Kind: EvBook, Inst: b.watch[i].Inst, RecvNs: recvNs}
+		ev := Event{Kind: EvBook, Inst: b.watch[i].Inst, RecvNs: recvNs, Book: bk}
 		if !b.ring.TryPush(&ev) {
 			b.Dropped.Add(1)
 		}

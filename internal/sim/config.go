@@ -262,6 +262,12 @@ func (c *Config) Validate() error {
 			if a.Name == "" || a.APIKey == "" {
 				bad(apath, "name and api_key are required")
 			}
+			for _, c := range a.APIKey {
+				if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+					bad(apath+".api_key", "%q: letters and digits only, as the venues issue them", a.APIKey)
+					break
+				}
+			}
 			switch a.KeyType {
 			case "", "hmac":
 				if a.SecretEnv == "" {
