@@ -95,6 +95,7 @@ type Demo struct {
 	gws     []engine.Gateway
 	rings   []*keys.Ring
 	dir     string
+	risk    *risk.Checker
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	runErr  error
@@ -210,6 +211,7 @@ func (d *Demo) buildEngine(secrets map[string]string) error {
 	if err != nil {
 		return err
 	}
+	d.risk = chk
 	idle := cpu.Park
 	if cfg.Engine.Idle != "" {
 		if idle, err = cpu.ParseIdle(cfg.Engine.Idle); err != nil {
@@ -461,6 +463,15 @@ func symbols(ins []market.Instrument) []string {
 	}
 	return out
 }
+
+// Kill triggers the kill switch as the operator would (SIGUSR1): the core
+// cancels everything open and sends nothing new.
+func (d *Demo) Kill(detail string) {
+	d.risk.Kill().Trigger(risk.Operator, detail, time.Now().UnixNano())
+}
+
+// Risk is the core's pre-trade checker (its counters and kill switch).
+func (d *Demo) Risk() *risk.Checker { return d.risk }
 
 // Close stops the core (which cancels what is open), the feeds, the
 // gateways and the simulator.

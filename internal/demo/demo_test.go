@@ -1,32 +1,197 @@
 package demo
 
 import (
+	"fmt"
+	"math"
 	"testing"
 	"time"
 
 	"arbmm/configs"
+	"arbmm/exec/risk"
+	"arbmm/internal/engine"
+	"arbmm/internal/market"
+	"arbmm/internal/sim/match"
+	"arbmm/internal/sim/venue"
 )
 
-func TestDemoSmoke(t *testing.T) {
+// eventually polls cond every 20ms until it holds, failing with what()
+// after timeout.
+func eventually(t *testing.T, timeout time.Duration, cond func() bool, what func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %s", timeout, what())
+		}
+		<-tick.C
+	}
+}
+
+func loadDemo(t *testing.T) *Config {
+	t.Helper()
 	cfg, err := Load(configs.FS, "demo.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfg
+}
+
+// run starts the demo, waits for trades, then stops new trading with the
+// kill switch and lets everything settle; it returns the demo (still
+// open) and its final status.
+func run(t *testing.T, cfg *Config, fills uint64) (*Demo, engine.Status) {
+	t.Helper()
 	d, err := Start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		time.Sleep(500 * time.Millisecond)
+	t.Cleanup(func() { _ = d.Close() })
+	eventually(t, 60*time.Second, func() bool { return d.Core.Status().Stats.Fills >= fills }, func() string {
+		return fmt.Sprintf("fewer than %d fills: %+v", fills, d.Core.Status().Stats)
+	})
+	// The kill switch: the core cancels everything open and sends nothing
+	// new; then the market stops and every report is in.
+	d.Kill("end of test")
+	eventually(t, 10*time.Second, func() bool {
 		st := d.Core.Status()
-		t.Logf("%+v", st.Stats)
-		for _, p := range st.Pairs {
-			t.Logf("  %s qty %d realised %d unrealised %d fees %d fills %d", p.Pair, p.Qty, p.Realised, p.Unrealised, p.Fees, p.Fills)
+		return st.Killed && st.Stats.KillCancels > 0
+	}, func() string { return "the kill switch did not cancel" })
+	d.Sim.Pause()
+	var last uint64
+	stable := 0
+	eventually(t, 20*time.Second, func() bool {
+		st := d.Core.Status()
+		if st.Stats.Reports == last && st.Stats.OpenOrders == 0 {
+			stable++
+		} else {
+			stable = 0
 		}
-		if st.Stats.Fills > 20 {
-			break
+		last = st.Stats.Reports
+		return stable >= 10 // 200ms without a report, nothing open
+	}, func() string { return fmt.Sprintf("never settled: %+v", d.Core.Status().Stats) })
+	return d, d.Core.Status()
+}
+
+// venueBalances reads the engine account's holdings from a simulated
+// venue's ledger (free + locked), by asset, with the asset's decimals.
+func venueBalances(d *Demo, name string) map[string][2]int64 {
+	v, _ := d.Sim.Venue(name)
+	acct := v.Accounts["engine"]
+	out := map[string][2]int64{}
+	v.State.Do(func(tx *venue.Tx) {
+		for _, b := range tx.Balances(acct, nil) {
+			out[b.Asset] = [2]int64{b.Free + b.Locked, int64(b.Exp)}
+		}
+	})
+	return out
+}
+
+// checkSettled: every order is final on the venue, the engine's balances
+// equal the venue's, and no position passed its risk limit.
+func checkSettled(t *testing.T, d *Demo, cfg *Config, st engine.Status) {
+	t.Helper()
+	for _, v := range d.Sim.Venues() {
+		acct := v.Accounts["engine"]
+		var open []match.Order
+		v.State.Do(func(tx *venue.Tx) { open = tx.Open(nil, acct, nil) })
+		if len(open) != 0 {
+			t.Errorf("%s: %d orders still open after the kill switch", v.Name, len(open))
+		}
+		ledger := venueBalances(d, v.Name)
+		mv, _ := market.ParseVenue(v.Name)
+		for _, b := range st.Balances {
+			if b.Venue != mv {
+				continue
+			}
+			got, ok := ledger[b.Asset]
+			if !ok {
+				continue
+			}
+			want, ok := market.Rescale(got[0], int(got[1]), b.Dec)
+			if !ok {
+				t.Fatalf("%s %s: venue balance %d at %d decimals does not fit %d", v.Name, b.Asset, got[0], got[1], b.Dec)
+			}
+			if b.Amount != want {
+				t.Errorf("%s %s: engine holds %d, the venue %d (decimals %d)", v.Name, b.Asset, b.Amount, want, b.Dec)
+			}
 		}
 	}
+	limits := map[string][2]float64{}
+	for _, a := range cfg.Risk.Assets {
+		var per, tot float64
+		fmt.Sscan(string(a.MaxPosition), &per)
+		fmt.Sscan(string(a.MaxTotalPosition), &tot)
+		limits[a.Asset] = [2]float64{per, tot}
+	}
+	total := map[string]float64{}
+	for _, b := range st.Balances {
+		lim, ok := limits[b.Asset]
+		if !ok {
+			continue
+		}
+		delta := float64(b.Delta) / math.Pow10(b.Dec)
+		total[b.Asset] += delta
+		if math.Abs(delta) > lim[0]+1e-9 {
+			t.Errorf("%s %s position %.8f beyond max_position %v", b.Venue, b.Asset, delta, lim[0])
+		}
+	}
+	for asset, q := range total {
+		// Fees paid in the base asset move the total a little beyond
+		// what the arbitrage itself leaves.
+		if lim := limits[asset][1]; math.Abs(q) > lim*1.01 {
+			t.Errorf("%s total position %.8f beyond max_total_position %v", asset, q, lim)
+		}
+	}
+}
+
+// TestDemoEndToEnd: the engine against the simulated venues captures the
+// dislocations the market model makes with positive P&L after fees, every
+// order passes risk, the kill switch cancels everything, and at the end
+// the engine's balances are the venues' own.
+func TestDemoEndToEnd(t *testing.T) {
+	cfg := loadDemo(t)
+	d, st := run(t, cfg, 40)
+	var pnl float64
+	for _, p := range st.Pairs {
+		pnl += float64(p.Realised+p.Unrealised) / math.Pow10(p.PriceExp+p.QtyExp)
+		t.Logf("%s: fills %d, realised %.4f, unrealised %.4f, fees %.4f", p.Pair, p.Fills, float64(p.Realised)/math.Pow10(p.PriceExp+p.QtyExp),
+			float64(p.Unrealised)/math.Pow10(p.PriceExp+p.QtyExp), float64(p.Fees)/math.Pow10(p.PriceExp+p.QtyExp))
+	}
+	t.Logf("stats %+v; P&L %.4f USDT", st.Stats, pnl)
+	if st.Stats.Taken == 0 || st.Stats.Fills == 0 {
+		t.Fatalf("no arbitrage taken: %+v", st.Stats)
+	}
+	if pnl <= 0 {
+		t.Errorf("net P&L after fees %.4f, want > 0", pnl)
+	}
+	if st.Stats.Breaches != 0 {
+		t.Errorf("%d leg-risk breaches", st.Stats.Breaches)
+	}
+	if d.Risk().Kill().Reason() != risk.Operator {
+		t.Errorf("kill switch reason %v, want operator", d.Risk().Kill().Reason())
+	}
+	checkSettled(t, d, cfg, st)
+}
+
+// TestDemoLegFailuresHedged: Kraken refuses a fifth of new orders, so arbitrage
+// legs fail; every residual is hedged within its caps and the books still
+// balance with the venues'.
+func TestDemoLegFailuresHedged(t *testing.T) {
+	cfg := loadDemo(t)
+	for i := range cfg.Sim.Venues {
+		if cfg.Sim.Venues[i].Name == "kraken" {
+			cfg.Sim.Venues[i].Orders.Reject = 0.2
+		}
+	}
+	d, st := run(t, cfg, 40)
+	t.Logf("stats %+v", st.Stats)
+	if st.Stats.Rejects == 0 || st.Stats.Hedges == 0 {
+		t.Fatalf("no leg failed or none was hedged: %+v", st.Stats)
+	}
+	if st.Stats.Breaches != 0 {
+		t.Errorf("%d residuals beyond their caps", st.Stats.Breaches)
+	}
+	checkSettled(t, d, cfg, st)
 }

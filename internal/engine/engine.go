@@ -114,6 +114,7 @@ type Core struct {
 	status  atomic.Pointer[Status]
 	snaps   [2]Status
 	snapIdx int
+	openBuf []*exec.Order
 }
 
 // group is one pair's arbitrage across its venues.
@@ -134,6 +135,7 @@ type Stats struct {
 	Orders, Fills, Rejects         uint64
 	Hedges, Breaches, KillCancels  uint64
 	RingFull                       uint64
+	OpenOrders                     int // orders not yet final, at the last snapshot
 	TickToTradeLastNs, DecisionNs  int64
 }
 
@@ -162,18 +164,19 @@ func New(cfg Config) (*Core, error) {
 		return nil, err
 	}
 	c := &Core{
-		cfg:    cfg,
-		ins:    cfg.Instruments,
-		books:  cfg.Books,
-		tops:   make([]book.Top, len(cfg.Instruments)),
-		orders: exec.NewOrders(1024, 4096),
-		pos:    pos,
-		risk:   cfg.Risk,
-		kill:   cfg.Risk.Kill(),
-		ids:    exec.NewIDs(time.Unix(0, cfg.Now())),
-		grpOf:  make([]int, len(cfg.Instruments)),
-		out:    make([]market.Intent, 0, 16),
-		idler:  cpu.NewIdler(cfg.Idle),
+		cfg:     cfg,
+		ins:     cfg.Instruments,
+		books:   cfg.Books,
+		tops:    make([]book.Top, len(cfg.Instruments)),
+		orders:  exec.NewOrders(1024, 4096),
+		pos:     pos,
+		risk:    cfg.Risk,
+		kill:    cfg.Risk.Kill(),
+		ids:     exec.NewIDs(time.Unix(0, cfg.Now())),
+		grpOf:   make([]int, len(cfg.Instruments)),
+		out:     make([]market.Intent, 0, 16),
+		openBuf: make([]*exec.Order, 0, 1024),
+		idler:   cpu.NewIdler(cfg.Idle),
 	}
 	byPair := map[market.Pair][]int{}
 	var order []market.Pair

@@ -41,6 +41,9 @@ func (c *Core) publish() {
 	s := &c.snaps[c.snapIdx]
 	c.snapIdx ^= 1
 	s.Now = c.now
+	c.openBuf = c.orders.Open(c.openBuf[:0])
+	c.stats.OpenOrders = len(c.openBuf)
+	clear(c.openBuf)
 	s.Stats = c.stats
 	s.Killed = c.kill.Active()
 	if s.Killed {
