@@ -6,7 +6,7 @@ PKGS     := ./...
 FUZZTIME ?= 20s
 BENCHTIME ?= 1s
 
-.PHONY: all build test vet race bench fuzz replay simex clean
+.PHONY: all build test vet race bench fuzz replay simex demo clean
 
 all: build test
 
@@ -37,6 +37,12 @@ fuzz:
 	    echo "fuzz $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; \
 	done
+
+# The main job: the engine against simulated Binance and Kraken venues in
+# one process, arbitrage end to end, DURATION long (default 30s).
+DURATION ?= 30s
+demo: build
+	./bin/arbmm demo --duration $(DURATION)
 
 # The simulated Binance and Kraken venues, standalone, until Ctrl-C.
 simex: build
