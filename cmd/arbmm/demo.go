@@ -83,7 +83,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 		case <-ctx.Done():
 			d.Kill("end of demo")
 			st := settle(d)
-			summary(stdout, d, st, time.Since(start), gcCycles()-gc0, gcCycles()-warmGC, warm)
+			summary(stdout, st, time.Since(start), gcCycles()-gc0, gcCycles()-warmGC, warm)
 			return 0
 		case <-usr1:
 			d.Kill("operator signal (SIGUSR1)")
@@ -152,7 +152,7 @@ func totalPnL(st engine.Status) float64 {
 
 // summary prints the run's outcome: per pair and per venue, the risk
 // verdicts, and the garbage collector's activity.
-func summary(w io.Writer, d *demo.Demo, st engine.Status, elapsed time.Duration, gcAll, gcSteady uint64, warm bool) {
+func summary(w io.Writer, st engine.Status, elapsed time.Duration, gcAll, gcSteady uint64, warm bool) {
 	s := st.Stats
 	fmt.Fprintf(w, "\nsummary after %s\n", elapsed.Round(time.Millisecond))
 	fmt.Fprintf(w, "  events %d (book %d, reports %d), evaluations %d, opportunities %d, taken %d, refused by risk %d\n",

@@ -16,6 +16,8 @@ commands:
   replay [--json] FILE...   rebuild books from capture files and check every oracle they carry
   record -c CONFIG --out DIR [--duration D]
                             connect to every configured venue and record everything to capture files
+  run -c CONFIG [--duration D]
+                            trade the config's arbitrage on its venues (keys from the keystore)
   demo [-c CONFIG] [--duration D]
                             the engine against simulated Binance and Kraken venues in one process: arbitrage end to end
   simex [-c CONFIG] [--duration D]
@@ -40,6 +42,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdReplay(args[1:], stdout, stderr)
 	case "record":
 		return cmdRecord(args[1:], stdout, stderr)
+	case "run":
+		return cmdRun(args[1:], stdout, stderr)
 	case "demo":
 		return cmdDemo(args[1:], stdout, stderr)
 	case "simex":

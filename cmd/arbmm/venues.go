@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"path"
 
+	"arbmm/book"
 	"arbmm/feed"
 	"arbmm/feed/binance"
 	"arbmm/feed/bybit"
@@ -23,6 +24,10 @@ type liveVenue struct {
 	conn     *feed.Conn
 	counters *feed.Counters // the venue feed's frame counters
 	close    func()         // stops the venue's helper goroutines after Run returns
+	// book returns the book of a venue symbol, or nil while the feed has
+	// not made it; call it on the feed goroutine only (Kraken creates
+	// books when a pair first appears on the wire).
+	book func(symbol string) *book.Book
 }
 
 // connHook lets a caller wrap a venue's Session before its Conn is made
@@ -53,6 +58,12 @@ func buildVenue(vc *config.VenueConfig, all []market.Instrument, hook connHook) 
 			return nil, err
 		}
 		lv.counters = f.Counters()
+		lv.book = func(sym string) *book.Book {
+			if s := f.Symbol(sym); s != nil {
+				return s.Book
+			}
+			return nil
+		}
 		s, err := binance.NewSession(f, binance.SessionConfig{Symbols: symbols, REST: vc.RESTURL})
 		if err != nil {
 			return nil, err
@@ -81,6 +92,14 @@ func buildVenue(vc *config.VenueConfig, all []market.Instrument, hook connHook) 
 			return nil, err
 		}
 		lv.counters = f.Counters()
+		lv.book = func(sym string) *book.Book {
+			for _, s := range f.Symbols() {
+				if s.Symbol == sym {
+					return s.Book
+				}
+			}
+			return nil
+		}
 		s, err := kraken.NewSession(f, kraken.SessionConfig{Symbols: symbols, Depth: vc.SubscribeDepth})
 		if err != nil {
 			return nil, err

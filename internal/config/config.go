@@ -7,6 +7,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 
 	"arbmm/book"
+	"arbmm/exec/risk"
 	"arbmm/internal/market"
 )
 
@@ -43,6 +44,46 @@ type Config struct {
 	Pairs []PairConfig `yaml:"pairs"`
 	// Venues lists the venues to connect to, each once. Required.
 	Venues []VenueConfig `yaml:"venues"`
+
+	// Trading (arbmm run): the strategy, the risk limits, the core, and
+	// where the keys and the engine's state live. A config without arb
+	// and risk is a market-data config (arbmm record).
+	Arb    *ArbConfig   `yaml:"arb"`
+	Risk   *risk.Config `yaml:"risk"`
+	Engine EngineConfig `yaml:"engine"`
+	// Keystore is the encrypted key file (arbmm keys); its passphrase
+	// comes from ARBMM_KEYSTORE_PASSPHRASE or a prompt, never from here.
+	Keystore string `yaml:"keystore"`
+	// StateDir holds what must survive restarts (Kraken's nonce
+	// high-water mark); default ./state.
+	StateDir string `yaml:"state_dir"`
+}
+
+// ArbConfig is the cross-exchange arbitrage's settings; amounts are exact
+// decimal text.
+type ArbConfig struct {
+	// MinProfitBps is the least edge after both taker fees and the
+	// margin worth taking.
+	MinProfitBps float64 `yaml:"min_profit_bps"`
+	// SafetyMarginBps is added to every edge's costs; default 1.
+	SafetyMarginBps float64 `yaml:"safety_margin_bps"`
+	// Levels is how deep the book walk goes; default 10.
+	Levels int `yaml:"levels"`
+	// MaxOrderQty is each pair's largest leg, in its base asset.
+	MaxOrderQty map[string]string `yaml:"max_order_qty"`
+	// MaxHedgeSlippageBps bounds a hedge's price from the best; default 20.
+	MaxHedgeSlippageBps float64 `yaml:"max_hedge_slippage_bps"`
+	// MaxUnhedgedNotional (quote) and MaxUnhedgedTime cap a residual.
+	MaxUnhedgedNotional string        `yaml:"max_unhedged_notional"`
+	MaxUnhedgedTime     time.Duration `yaml:"max_unhedged_time"`
+}
+
+// EngineConfig is the core's threading.
+type EngineConfig struct {
+	// Idle is spin (colocated production), yield or park (default park).
+	Idle string `yaml:"idle"`
+	// CPU pins the core to this CPU; absent or -1 leaves it unpinned.
+	CPU *int `yaml:"cpu"`
 }
 
 // PairConfig declares a canonical pair and the decimal exponents shared by
@@ -104,6 +145,15 @@ type VenueConfig struct {
 	// StaleAfter is the age of a book's last update past which strategies do
 	// not trade on it; default DefaultStaleAfter.
 	StaleAfter time.Duration `yaml:"stale_after"`
+
+	// OrderURL is the order endpoint (arbmm run): Binance's WebSocket API
+	// ("wss://ws-api.binance.com:443/ws-api/v3"), Kraken's authenticated
+	// websocket ("wss://ws-auth.kraken.com/v2"). A venue without one is
+	// not traded.
+	OrderURL string `yaml:"order_url"`
+	// Account names the keystore account whose current key trades here;
+	// default "main".
+	Account string `yaml:"account"`
 
 	// AllowWithdraw lets the engine trade with an API key that can
 	// withdraw funds. Off by default: at start-up the engine asks the venue

@@ -151,6 +151,11 @@ func (vc *VenueConfig) checkSettings(errs *errList, path string) {
 	if err := checkURL(vc.RESTURL, "http", "https"); err != nil {
 		errs.add(path+".rest_url", "%v", err)
 	}
+	if vc.OrderURL != "" {
+		if err := checkURL(vc.OrderURL, "ws", "wss"); err != nil {
+			errs.add(path+".order_url", "%v", err)
+		}
+	}
 	if vc.SubscribeDepth < 0 || vc.SubscribeDepth > MaxBookDepth {
 		errs.add(path+".subscribe_depth", "%d is out of range 0..%d", vc.SubscribeDepth, MaxBookDepth)
 	}

@@ -19,7 +19,6 @@ import (
 	"sync"
 	"time"
 
-	"arbmm/arb"
 	"arbmm/book"
 	"arbmm/exec"
 	execbinance "arbmm/exec/binance"
@@ -30,34 +29,19 @@ import (
 	"arbmm/feed/binance"
 	"arbmm/feed/kraken"
 	"arbmm/internal/config"
-	"arbmm/internal/cpu"
 	"arbmm/internal/engine"
 	"arbmm/internal/market"
 	"arbmm/internal/sim"
 )
 
 // Config is the demo's file (configs/demo.yaml): the simulated venues, the
-// strategy and the risk limits.
+// strategy, the risk limits and the core's threading (the same arb, risk
+// and engine sections as an engine config).
 type Config struct {
-	Sim    sim.Config  `yaml:"sim"`
-	Risk   risk.Config `yaml:"risk"`
-	Arb    ArbConfig   `yaml:"arb"`
-	Engine struct {
-		Idle string `yaml:"idle"` // spin, yield or park (default park: the demo runs on laptops and CI)
-		CPU  int    `yaml:"cpu"`  // pin the core to this CPU; -1 (default) leaves it unpinned
-	} `yaml:"engine"`
-}
-
-// ArbConfig is the cross-exchange arbitrage's settings, amounts as
-// decimal text.
-type ArbConfig struct {
-	MinProfitBps        float64           `yaml:"min_profit_bps"`
-	SafetyMarginBps     float64           `yaml:"safety_margin_bps"`
-	Levels              int               `yaml:"levels"`
-	MaxOrderQty         map[string]string `yaml:"max_order_qty"` // pair → base quantity
-	MaxHedgeSlippageBps float64           `yaml:"max_hedge_slippage_bps"`
-	MaxUnhedgedNotional string            `yaml:"max_unhedged_notional"` // quote
-	MaxUnhedgedTime     time.Duration     `yaml:"max_unhedged_time"`
+	Sim    sim.Config          `yaml:"sim"`
+	Risk   risk.Config         `yaml:"risk"`
+	Arb    config.ArbConfig    `yaml:"arb"`
+	Engine config.EngineConfig `yaml:"engine"`
 }
 
 // Load reads a demo config from fsys (configs.FS) or, with fsys nil, the
@@ -74,7 +58,6 @@ func Load(fsys fs.FS, name string) (*Config, error) {
 		return nil, fmt.Errorf("demo config: %w", err)
 	}
 	var c Config
-	c.Engine.CPU = -1
 	if err := config.Decode(data, name, &c); err != nil {
 		return nil, err
 	}
@@ -212,38 +195,9 @@ func (d *Demo) buildEngine(secrets map[string]string) error {
 		return err
 	}
 	d.risk = chk
-	idle := cpu.Park
-	if cfg.Engine.Idle != "" {
-		if idle, err = cpu.ParseIdle(cfg.Engine.Idle); err != nil {
-			return err
-		}
-	}
-	maxQty := map[string]market.Qty{}
-	for pair, text := range cfg.Arb.MaxOrderQty {
-		p, err := market.ParsePair(pair)
-		if err != nil {
-			return fmt.Errorf("arb.max_order_qty: %w", err)
-		}
-		for _, in := range ins {
-			if in.Pair == p {
-				q, err := market.ParseFixed([]byte(text), in.QtyExp)
-				if err != nil {
-					return fmt.Errorf("arb.max_order_qty.%s: %w", pair, err)
-				}
-				maxQty[p.String()] = market.Qty(q)
-				break
-			}
-		}
-	}
-	unhedged, err := market.ParseFixed([]byte(cfg.Arb.MaxUnhedgedNotional), ins[0].PriceExp+ins[0].QtyExp)
-	if err != nil {
-		return fmt.Errorf("arb.max_unhedged_notional: %w", err)
-	}
-	ecfg := engine.Config{
-		Instruments: ins, Books: books, Risk: chk, CPU: cfg.Engine.CPU, Idle: idle,
-		Cross:       arb.CrossConfig{MinProfitBps: cfg.Arb.MinProfitBps, SafetyMarginBps: cfg.Arb.SafetyMarginBps, Levels: cfg.Arb.Levels, MaxOrderQty: 1},
-		Legs:        arb.LegsConfig{MaxHedgeSlippageBps: cfg.Arb.MaxHedgeSlippageBps, MaxUnhedgedNotional: unhedged, MaxUnhedgedTime: int64(cfg.Arb.MaxUnhedgedTime)},
-		MaxOrderQty: maxQty,
+	ecfg := engine.Config{Instruments: ins, Books: books, Risk: chk}
+	if err := engine.Settings(&cfg.Arb, cfg.Engine, ins, &ecfg); err != nil {
+		return err
 	}
 	// The gateways need the core's rings and the core needs the gateways:
 	// build the gateways against forwarding sinks first.

@@ -115,6 +115,7 @@ type Core struct {
 	snaps   [2]Status
 	snapIdx int
 	openBuf []*exec.Order
+	pending []market.Report // reports of intents send could not send, booked after the event
 }
 
 // group is one pair's arbitrage across its venues.
@@ -176,6 +177,7 @@ func New(cfg Config) (*Core, error) {
 		grpOf:   make([]int, len(cfg.Instruments)),
 		out:     make([]market.Intent, 0, 16),
 		openBuf: make([]*exec.Order, 0, 1024),
+		pending: make([]market.Report, 0, 64),
 		idler:   cpu.NewIdler(cfg.Idle),
 	}
 	byPair := map[market.Pair][]int{}
@@ -299,6 +301,7 @@ func (c *Core) handle(ev *Event) {
 		c.stats.Reports++
 		c.onReport(&ev.Report)
 	}
+	c.drainPending()
 }
 
 // onBook runs the pair's arbitrage on a book change.
@@ -419,11 +422,30 @@ func (c *Core) send(in *market.Intent) {
 	}
 	if err := gw.Send(in); err != nil {
 		c.stats.SendErrors++
-		if in.Action == market.ActNew {
-			// Never sent: the order is refused as far as the table goes.
-			r := market.Report{Kind: market.ReportReject, ClientID: in.ClientID, Venue: in.Venue, Inst: in.Inst, Req: market.ActNew, RecvTime: c.now}
-			c.onReport(&r)
+		if in.Action == market.ActNew && len(c.pending) < cap(c.pending) {
+			// Never sent: the order is refused as far as the table (and
+			// the leg tracking) goes. Booked after the current event, not
+			// from inside it: the caller is iterating its intents.
+			c.pending = append(c.pending, market.Report{Kind: market.ReportReject, ClientID: in.ClientID, Venue: in.Venue, Inst: in.Inst,
+				Req: market.ActNew, Status: market.Rejected, RecvTime: c.now, Reason: "not sent: " + sendErrText(err)})
 		}
+	}
+}
+
+// sendErrText names a gateway's refusal without allocating for the
+// common ones.
+func sendErrText(err error) string {
+	return err.Error()
+}
+
+// drainPending books the reports send made up for intents it could not
+// send; each may lead to more (a hedge that cannot be sent either).
+func (c *Core) drainPending() {
+	for len(c.pending) > 0 {
+		r := c.pending[0]
+		copy(c.pending, c.pending[1:])
+		c.pending = c.pending[:len(c.pending)-1]
+		c.onReport(&r)
 	}
 }
 
@@ -488,6 +510,7 @@ func (c *Core) onTimer() {
 		c.stats.Breaches = breaches
 		c.kill.Trigger(risk.Unhedged, "an arbitrage leg could not be hedged within its caps", c.now)
 	}
+	c.drainPending()
 	c.kill.OnPnL(c.totalPnL(), c.now)
 	if c.kill.Active() && !c.killed {
 		c.killed = true

@@ -1,0 +1,64 @@
+package engine
+
+import (
+	"fmt"
+
+	"arbmm/arb"
+	"arbmm/internal/config"
+	"arbmm/internal/cpu"
+	"arbmm/internal/market"
+)
+
+// Settings fills the strategy and threading parts of an engine Config from
+// the YAML sections (arb, engine) for the given instruments: quantities and
+// notionals parsed exactly at the pairs' decimals.
+func Settings(a *config.ArbConfig, e config.EngineConfig, ins []market.Instrument, dst *Config) error {
+	if a == nil {
+		return fmt.Errorf("engine: the config has no arb section")
+	}
+	if len(ins) == 0 {
+		return fmt.Errorf("engine: no instruments")
+	}
+	dst.Idle = cpu.Park
+	if e.Idle != "" {
+		idle, err := cpu.ParseIdle(e.Idle)
+		if err != nil {
+			return fmt.Errorf("engine.idle: %w", err)
+		}
+		dst.Idle = idle
+	}
+	dst.CPU = -1
+	if e.CPU != nil {
+		dst.CPU = *e.CPU
+	}
+	dst.MaxOrderQty = map[string]market.Qty{}
+	for pair, text := range a.MaxOrderQty {
+		p, err := market.ParsePair(pair)
+		if err != nil {
+			return fmt.Errorf("arb.max_order_qty: %w", err)
+		}
+		found := false
+		for _, in := range ins {
+			if in.Pair == p {
+				q, err := market.ParseFixed([]byte(text), in.QtyExp)
+				if err != nil || q <= 0 {
+					return fmt.Errorf("arb.max_order_qty.%s: %q: want a positive quantity with at most %d decimals", pair, text, in.QtyExp)
+				}
+				dst.MaxOrderQty[p.String()] = market.Qty(q)
+				found = true
+				break
+			}
+		}
+		if !found {
+			return fmt.Errorf("arb.max_order_qty.%s: no instrument trades it", pair)
+		}
+	}
+	first := ins[0]
+	unhedged, err := market.ParseFixed([]byte(a.MaxUnhedgedNotional), first.PriceExp+first.QtyExp)
+	if err != nil || unhedged <= 0 {
+		return fmt.Errorf("arb.max_unhedged_notional: %q: want a positive quote amount", a.MaxUnhedgedNotional)
+	}
+	dst.Cross = arb.CrossConfig{MinProfitBps: a.MinProfitBps, SafetyMarginBps: a.SafetyMarginBps, Levels: a.Levels, MaxOrderQty: 1}
+	dst.Legs = arb.LegsConfig{MaxHedgeSlippageBps: a.MaxHedgeSlippageBps, MaxUnhedgedNotional: unhedged, MaxUnhedgedTime: int64(a.MaxUnhedgedTime)}
+	return nil
+}
