@@ -83,7 +83,10 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 		case <-ctx.Done():
 			d.Kill("end of demo")
 			st := settle(d)
+			d.Stop()
 			summary(stdout, st, time.Since(start), gcCycles()-gc0, gcCycles()-warmGC, warm)
+			fmt.Fprintln(stdout, "\nlatency, frame receipt → both legs handed to their sockets, per stage (the core's HDR histograms):")
+			_ = d.Core.Stages().Report().WriteText(stdout)
 			return 0
 		case <-usr1:
 			d.Kill("operator signal (SIGUSR1)")
@@ -128,8 +131,8 @@ func statusLine(st, prev engine.Status, dt, up time.Duration) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%5.0fs  events %6.0f/s  opps %d taken %d  orders %d fills %d rejects %d hedges %d  P&L %+.2f",
 		up.Seconds(), rate(s.Events, p.Events), s.Opportunities, s.Taken, s.Orders, s.Fills, s.Rejects, s.Hedges, totalPnL(st))
-	if s.TickToTradeLastNs > 0 {
-		fmt.Fprintf(&b, "  tick-to-trade last %.1fµs", float64(s.TickToTradeLastNs)/1e3)
+	if s.TickToTradeP50 > 0 {
+		fmt.Fprintf(&b, "  tick-to-trade p50 %.1fµs p99 %.1fµs", float64(s.TickToTradeP50)/1e3, float64(s.TickToTradeP99)/1e3)
 	}
 	for _, bal := range st.Balances {
 		if bal.Delta != 0 && bal.Asset != "USDT" {

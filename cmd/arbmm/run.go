@@ -247,6 +247,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			cancelRun()
 			wg.Wait()
 			summary(stdout, st, time.Since(start), gcCycles()-gc0, 0, false)
+			fmt.Fprintln(stdout, "\nlatency per stage (µs):")
+			_ = core.Stages().Report().WriteText(stdout)
 			if coreErr != nil {
 				return fail(coreErr)
 			}

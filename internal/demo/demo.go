@@ -427,6 +427,16 @@ func (d *Demo) Kill(detail string) {
 // Risk is the core's pre-trade checker (its counters and kill switch).
 func (d *Demo) Risk() *risk.Checker { return d.risk }
 
+// Stop stops the core (which cancels what is open) and the feeds, and
+// waits for them; the gateways and the simulator stay up for Close. After
+// Stop the core's histograms may be read (Core.Stages).
+func (d *Demo) Stop() {
+	if d.cancel != nil {
+		d.cancel()
+	}
+	d.wg.Wait()
+}
+
 // Close stops the core (which cancels what is open), the feeds, the
 // gateways and the simulator.
 func (d *Demo) Close() error {

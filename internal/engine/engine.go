@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"arbmm/arb"
+	"arbmm/bench"
 	"arbmm/book"
 	"arbmm/exec"
 	"arbmm/exec/risk"
@@ -116,6 +117,8 @@ type Core struct {
 	snapIdx int
 	openBuf []*exec.Order
 	pending []market.Report // reports of intents send could not send, booked after the event
+	stages  *bench.Stages   // HDR latency of each stage of the path to a trade
+	stamps  bench.Stamps
 }
 
 // group is one pair's arbitrage across its venues.
@@ -138,6 +141,9 @@ type Stats struct {
 	RingFull                       uint64
 	OpenOrders                     int // orders not yet final, at the last snapshot
 	TickToTradeLastNs, DecisionNs  int64
+	// TickToTradeP50 and P99 are the percentiles so far (ns) of frame
+	// receipt → both legs handed to their sockets, for trades taken.
+	TickToTradeP50, TickToTradeP99 int64
 }
 
 // New builds the core: the order table, positions, one arbitrage group per
@@ -178,6 +184,7 @@ func New(cfg Config) (*Core, error) {
 		out:     make([]market.Intent, 0, 16),
 		openBuf: make([]*exec.Order, 0, 1024),
 		pending: make([]market.Report, 0, 64),
+		stages:  bench.New(),
 		idler:   cpu.NewIdler(cfg.Idle),
 	}
 	byPair := map[market.Pair][]int{}
@@ -235,6 +242,9 @@ func (c *Core) NewRing() (*ring.SPSC[Event], error) {
 // Positions are the core's positions (read them after Run returns, or
 // through Status while it runs).
 func (c *Core) Positions() *Positions { return c.pos }
+
+// Stages is the core's latency histograms: read them after Run returns.
+func (c *Core) Stages() *bench.Stages { return c.stages }
 
 // Orders is the core's order table (after Run returns).
 func (c *Core) Orders() *exec.Orders { return c.orders }
@@ -329,6 +339,9 @@ func (c *Core) onBook(ev *Event) {
 		return
 	}
 	c.stats.Opportunities++
+	st := &c.stamps
+	*st = bench.Stamps{}
+	st[bench.AtReceipt], st[bench.AtApplied], st[bench.AtDecided] = ev.RecvNs, c.now, c.cfg.Now()
 	buyID, sellID := c.ids.Next(time.Time{}), c.ids.Next(time.Time{})
 	c.out = op.Intents(g.legs, buyID, sellID, c.out[:0])
 	// Both legs must pass risk, or neither goes.
@@ -338,13 +351,16 @@ func (c *Core) onBook(ev *Event) {
 			return
 		}
 	}
+	st[bench.AtChecked] = c.cfg.Now()
 	_ = g.legst.Open(&op, buyID, sellID, c.now)
 	c.stats.Taken++
 	for k := range c.out {
 		c.send(&c.out[k])
 	}
+	st[bench.AtSent] = c.cfg.Now()
 	if ev.RecvNs > 0 {
-		c.stats.TickToTradeLastNs = c.cfg.Now() - ev.RecvNs
+		c.stats.TickToTradeLastNs = st[bench.AtSent] - ev.RecvNs
+		c.stages.RecordStamps(st)
 	}
 }
 

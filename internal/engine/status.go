@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"arbmm/bench"
 	"arbmm/exec/risk"
 	"arbmm/internal/market"
 )
@@ -44,6 +45,9 @@ func (c *Core) publish() {
 	c.openBuf = c.orders.Open(c.openBuf[:0])
 	c.stats.OpenOrders = len(c.openBuf)
 	clear(c.openBuf)
+	if h := c.stages.Histogram(bench.TickToTrade); h.TotalCount() > 0 {
+		c.stats.TickToTradeP50, c.stats.TickToTradeP99 = h.ValueAtQuantile(50), h.ValueAtQuantile(99)
+	}
 	s.Stats = c.stats
 	s.Killed = c.kill.Active()
 	if s.Killed {
