@@ -185,6 +185,12 @@ func (l *Legs) OnTimer(legs []Leg, now int64, newID func() market.ClientID, dst 
 // is left, else a hedge for the residual.
 func (l *Legs) settle(a *attempt, legs []Leg, now int64, newID func() market.ClientID, dst []market.Intent) []market.Intent {
 	if !a.buyDone || !a.sellDone || a.hedge != 0 {
+		// A leg (or hedge) the venue has not settled within the time cap
+		// is a breach too: the engine must look, not wait forever.
+		if !a.breached && now-a.started > l.cfg.MaxUnhedgedTime {
+			a.breached = true
+			l.Stats.Breaches++
+		}
 		return dst
 	}
 	res := a.residual()

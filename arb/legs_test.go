@@ -131,3 +131,22 @@ func TestLegsBusy(t *testing.T) {
 		t.Fatalf("got %v, want ErrBusy", err)
 	}
 }
+
+// TestLegsUnsettledBreach: a leg that never reports is a breach once the
+// time cap passes (the attempt stays, waiting for its report).
+func TestLegsUnsettledBreach(t *testing.T) {
+	l := newLegs(t)
+	legs := walkLegs()
+	op := Opportunity{Buy: 0, Sell: 1, Qty: 10000, BuyPrice: 6000000}
+	l.Open(&op, 1, 2, 0)
+	next := ids()
+	l.OnReport(report(market.ReportFill, 1, 10000, market.Filled), legs, 1, next, nil)
+	l.OnTimer(legs, 4e9, next, nil)
+	if l.Stats.Breaches != 0 {
+		t.Fatal("breach before the cap")
+	}
+	l.OnTimer(legs, 6e9, next, nil)
+	if l.Stats.Breaches != 1 || l.InFlight() != 1 {
+		t.Fatalf("stats %+v in flight %d", l.Stats, l.InFlight())
+	}
+}

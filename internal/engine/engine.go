@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"arbmm/arb"
@@ -111,14 +111,13 @@ type Core struct {
 	idler  cpu.Idler
 	killed bool // the kill switch was seen active (cancel-all sent)
 
-	stats   Stats
-	status  atomic.Pointer[Status]
-	snaps   [2]Status
-	snapIdx int
-	openBuf []*exec.Order
-	pending []market.Report // reports of intents send could not send, booked after the event
-	stages  *bench.Stages   // HDR latency of each stage of the path to a trade
-	stamps  bench.Stamps
+	stats    Stats
+	statusMu sync.Mutex
+	snap     Status // guarded by statusMu
+	openBuf  []*exec.Order
+	pending  []market.Report // reports of intents send could not send, booked after the event
+	stages   *bench.Stages   // HDR latency of each stage of the path to a trade
+	stamps   bench.Stamps
 }
 
 // group is one pair's arbitrage across its venues.
@@ -224,7 +223,6 @@ func New(cfg Config) (*Core, error) {
 		}
 		c.groups = append(c.groups, g)
 	}
-	c.status.Store(&Status{})
 	return c, nil
 }
 

@@ -7,9 +7,9 @@ import (
 )
 
 // Status is a snapshot of the core for status lines, the demo's summary
-// and (later) the ops endpoints. The core publishes one every tick into
-// one of two buffers it alternates; a reader must copy what it needs
-// within a tick (Status returns a copy).
+// and (later) the ops endpoints. The core refreshes one every tick, under a
+// mutex it holds only for that copy (10 times a second, off the event
+// path); Status hands out a copy.
 type Status struct {
 	Now      int64
 	Stats    Stats
@@ -31,16 +31,19 @@ type VenueBalance struct {
 
 // Status returns a copy of the latest snapshot; any goroutine may call it.
 func (c *Core) Status() Status {
-	s := *c.status.Load()
+	c.statusMu.Lock()
+	defer c.statusMu.Unlock()
+	s := c.snap
 	s.Pairs = append([]PairPnL(nil), s.Pairs...)
 	s.Balances = append([]VenueBalance(nil), s.Balances...)
 	return s
 }
 
-// publish fills the spare snapshot buffer and swaps it in.
+// publish refreshes the snapshot (reusing its slices: no allocation).
 func (c *Core) publish() {
-	s := &c.snaps[c.snapIdx]
-	c.snapIdx ^= 1
+	c.statusMu.Lock()
+	defer c.statusMu.Unlock()
+	s := &c.snap
 	s.Now = c.now
 	c.openBuf = c.orders.Open(c.openBuf[:0])
 	c.stats.OpenOrders = len(c.openBuf)
@@ -71,5 +74,4 @@ func (c *Core) publish() {
 	for v := 0; v < risk.NumVerdicts && v < len(s.Verdicts); v++ {
 		s.Verdicts[v] = c.risk.Count(risk.Verdict(v))
 	}
-	c.status.Store(s)
 }
