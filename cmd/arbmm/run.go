@@ -90,7 +90,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	r := &runner{stderr: stderr}
 	defer r.close()
-	var lates []*lateFeed
+	var lates []*engine.FeedTap
 	balances := map[market.Venue][]startBalance{}
 	for i := range cfg.Venues {
 		vc := &cfg.Venues[i]
@@ -101,8 +101,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 				ptrs = append(ptrs, &ins[j])
 			}
 		}
-		lf := &lateFeed{}
-		lv, err := buildVenue(vc, ins, connHook{wrap: func(s feed.Session) feed.Session { lf.inner = s; return lf }})
+		lf := &engine.FeedTap{Venue: mv}
+		lv, err := buildVenue(vc, ins, connHook{wrap: func(s feed.Session) feed.Session { lf.Inner = s; return lf }})
 		if err != nil {
 			return fail(err)
 		}
@@ -111,7 +111,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		for j := range ins {
 			if ins[j].Venue == mv {
 				sym := ins[j].Symbol
-				lf.watch = append(lf.watch, engine.Watched{Inst: int32(j), Book: func() *book.Book { return lv.book(sym) }})
+				lf.Watch = append(lf.Watch, engine.Watched{Inst: int32(j), Book: func() *book.Book { return lv.book(sym) }})
 			}
 		}
 		lates = append(lates, lf)
@@ -186,7 +186,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(err)
 		}
-		lf.events = engine.NewBookEvents(lf.inner, rg, lf.watch)
+		lf.Attach(rg)
 	}
 	for _, s := range r.sinks {
 		rg, err := core.NewRing()
@@ -292,19 +292,6 @@ func (s *reportSink) on(r *market.Report) {
 		s.fn(r)
 	}
 }
-
-// lateFeed is a feed Session whose book events are wired once the core
-// exists; no frame arrives before the connections run.
-type lateFeed struct {
-	inner  feed.Session
-	events *engine.BookEvents
-	watch  []engine.Watched
-}
-
-func (l *lateFeed) Subscribe(dst [][]byte) [][]byte  { return l.inner.Subscribe(dst) }
-func (l *lateFeed) Ping() []byte                     { return l.inner.Ping() }
-func (l *lateFeed) Frame(frame []byte, recvNs int64) { l.events.Frame(frame, recvNs) }
-func (l *lateFeed) Down(err error)                   { l.inner.Down(err) }
 
 // waitSettled waits (up to 2s) until no order is open and the reports have
 // stopped, so that the summary has every fill.

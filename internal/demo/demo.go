@@ -203,7 +203,7 @@ func (d *Demo) buildEngine(secrets map[string]string) error {
 	// build the gateways against forwarding sinks first.
 	type sink struct{ fn func(*market.Report) }
 	var sinks []*sink
-	var lates []*lateSession
+	var lates []*engine.FeedTap
 	watch := map[market.Venue][]engine.Watched{}
 	feedBooks := map[market.Venue]func(sym string) *book.Book{}
 	for _, v := range d.Sim.Venues() {
@@ -268,14 +268,14 @@ func (d *Demo) buildEngine(secrets map[string]string) error {
 				byName[s.Name] = s.Book
 			}
 			feedBooks[mv] = func(sym string) *book.Book { return byName[sym] }
-			wrapped := &lateSession{}
+			wrapped := &engine.FeedTap{Venue: mv}
 			lates = append(lates, wrapped)
 			c, err := feed.NewConn(feed.ConnConfig{Name: "demo-binance", URL: v.Binance.StreamURL(), PingInterval: -1, IdleTimeout: 5 * time.Second, ReconnectMin: 10 * time.Millisecond, ReconnectMax: time.Second}, wrapped)
 			if err != nil {
 				return err
 			}
 			sess.Conn = c
-			wrapped.inner = sess
+			wrapped.Inner = sess
 			d.conns = append(d.conns, c)
 			d.closers = append(d.closers, func() { _ = sess.Close() })
 			gw, err := execbinance.Dial(execbinance.Config{WSURL: v.Binance.WSAPIURL(), RESTURL: v.Binance.RESTURL(), Keys: ring, Instruments: ptrs, OnReport: onReport})
@@ -291,7 +291,7 @@ func (d *Demo) buildEngine(secrets map[string]string) error {
 					watch[mv] = append(watch[mv], engine.Watched{Inst: int32(i), Book: func() *book.Book { return byName[sym] }})
 				}
 			}
-			wrapped.watchBooks = watch[mv]
+			wrapped.Watch = watch[mv]
 		case market.Kraken:
 			prec := map[string][2]int{}
 			for _, p := range v.State.Pairs() {
@@ -305,19 +305,19 @@ func (d *Demo) buildEngine(secrets map[string]string) error {
 			if err != nil {
 				return err
 			}
-			wrapped := &lateSession{}
+			wrapped := &engine.FeedTap{Venue: mv}
 			lates = append(lates, wrapped)
 			c, err := feed.NewConn(feed.ConnConfig{Name: "demo-kraken", URL: v.Kraken.WSURL(), PingInterval: -1, IdleTimeout: 5 * time.Second, ReconnectMin: 10 * time.Millisecond, ReconnectMax: time.Second}, wrapped)
 			if err != nil {
 				return err
 			}
 			sess.Conn = c
-			wrapped.inner = sess
+			wrapped.Inner = sess
 			d.conns = append(d.conns, c)
 			for i := range ins {
 				if ins[i].Venue == mv {
 					sym := ins[i].Symbol
-					wrapped.watchBooks = append(wrapped.watchBooks, engine.Watched{Inst: int32(i), Book: func() *book.Book {
+					wrapped.Watch = append(wrapped.Watch, engine.Watched{Inst: int32(i), Book: func() *book.Book {
 						for _, s := range f.Symbols() {
 							if s.Symbol == sym {
 								return s.Book
@@ -365,7 +365,7 @@ func (d *Demo) buildEngine(secrets map[string]string) error {
 		if err != nil {
 			return err
 		}
-		ls.events = engine.NewBookEvents(ls.inner, r, ls.watchBooks)
+		ls.Attach(r)
 	}
 	for _, sk := range sinks {
 		r, err := core.NewRing()
@@ -395,20 +395,6 @@ func (d *Demo) buildEngine(secrets map[string]string) error {
 	}
 	return nil
 }
-
-// lateSession is a feed Session whose book events are wired after the
-// core exists (the feeds are built first; no frame arrives before Start
-// runs the connections).
-type lateSession struct {
-	inner      feed.Session
-	events     *engine.BookEvents
-	watchBooks []engine.Watched
-}
-
-func (l *lateSession) Subscribe(dst [][]byte) [][]byte  { return l.inner.Subscribe(dst) }
-func (l *lateSession) Ping() []byte                     { return l.inner.Ping() }
-func (l *lateSession) Frame(frame []byte, recvNs int64) { l.events.Frame(frame, recvNs) }
-func (l *lateSession) Down(err error)                   { l.inner.Down(err) }
 
 func symbols(ins []market.Instrument) []string {
 	var out []string

@@ -35,6 +35,8 @@ const (
 	EvBook EventKind = iota
 	// EvReport: an execution report (a gateway's reader goroutine).
 	EvReport
+	// EvVenue: a feed's connection came up (Up) or went down.
+	EvVenue
 )
 
 // Event is what producers hand the core through the rings: a fixed-size
@@ -44,6 +46,8 @@ type Event struct {
 	Inst   int32      // index into Config.Instruments
 	RecvNs int64      // local receive time of the frame that caused it
 	Book   *book.Book // EvBook: the book (a feed may create it late)
+	Venue  market.Venue
+	Up     bool // EvVenue: the connection is up
 	Report market.Report
 }
 
@@ -111,13 +115,15 @@ type Core struct {
 	idler  cpu.Idler
 	killed bool // the kill switch was seen active (cancel-all sent)
 
-	stats    Stats
-	statusMu sync.Mutex
-	snap     Status // guarded by statusMu
-	openBuf  []*exec.Order
-	pending  []market.Report // reports of intents send could not send, booked after the event
-	stages   *bench.Stages   // HDR latency of each stage of the path to a trade
-	stamps   bench.Stamps
+	stats     Stats
+	statusMu  sync.Mutex
+	snap      Status // guarded by statusMu
+	openBuf   []*exec.Order
+	pending   []market.Report        // reports of intents send could not send, booked after the event
+	venueUp   [market.NumVenues]bool // the feeds' connection states
+	venueSeen [market.NumVenues]bool
+	stages    *bench.Stages // HDR latency of each stage of the path to a trade
+	stamps    bench.Stamps
 }
 
 // group is one pair's arbitrage across its venues.
@@ -137,6 +143,7 @@ type Stats struct {
 	Taken, RiskRefused, SendErrors uint64
 	Orders, Fills, Rejects         uint64
 	Hedges, Breaches, KillCancels  uint64
+	Disconnects                    uint64 // feed connections lost
 	RingFull                       uint64
 	OpenOrders                     int // orders not yet final, at the last snapshot
 	TickToTradeLastNs, DecisionNs  int64
@@ -308,6 +315,13 @@ func (c *Core) handle(ev *Event) {
 	case EvReport:
 		c.stats.Reports++
 		c.onReport(&ev.Report)
+	case EvVenue:
+		c.venueUp[ev.Venue] = ev.Up
+		c.venueSeen[ev.Venue] = true
+		if !ev.Up {
+			c.stats.Disconnects++
+		}
+		c.kill.OnVenueState(ev.Venue, ev.Up, c.now)
 	}
 	c.drainPending()
 }
@@ -525,6 +539,12 @@ func (c *Core) onTimer() {
 		c.kill.Trigger(risk.Unhedged, "an arbitrage leg could not be hedged within its caps", c.now)
 	}
 	c.drainPending()
+	// A venue down too long trips the switch: it is checked on every tick.
+	for v := range c.venueSeen {
+		if c.venueSeen[v] {
+			c.kill.OnVenueState(market.Venue(v), c.venueUp[v], c.now)
+		}
+	}
 	c.kill.OnPnL(c.totalPnL(), c.now)
 	if c.kill.Active() && !c.killed {
 		c.killed = true
