@@ -170,6 +170,20 @@ func (l *Legs) OnReport(r *market.Report, legs []Leg, now int64, newID func() ma
 	return dst
 }
 
+// Refused tells Legs that the hedge order id was never sent (the engine's
+// risk check or rate budget refused it): it is not in flight, and the
+// timer tries again without counting it against MaxHedges.
+func (l *Legs) Refused(id market.ClientID) {
+	for i := range l.attempts {
+		if a := &l.attempts[i]; a.active && a.hedge == id && id != 0 {
+			a.hedge = 0
+			a.hedges--
+			l.Stats.Hedges--
+			return
+		}
+	}
+}
+
 // OnTimer checks the attempts' caps (a residual that stays too long) and
 // retries hedges; call it on the engine's timer events.
 func (l *Legs) OnTimer(legs []Leg, now int64, newID func() market.ClientID, dst []market.Intent) []market.Intent {

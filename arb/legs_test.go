@@ -150,3 +150,26 @@ func TestLegsUnsettledBreach(t *testing.T) {
 		t.Fatalf("stats %+v in flight %d", l.Stats, l.InFlight())
 	}
 }
+
+// TestLegsRefusedHedge: a hedge the engine could not send is not in
+// flight: the timer sends it again, and it does not count.
+func TestLegsRefusedHedge(t *testing.T) {
+	l := newLegs(t)
+	legs := walkLegs()
+	op := Opportunity{Buy: 0, Sell: 1, Qty: 50000, BuyPrice: 6000000}
+	l.Open(&op, 1, 2, 0)
+	next := ids()
+	out := l.OnReport(report(market.ReportFill, 1, 50000, market.Filled), legs, 1, next, nil)
+	out = l.OnReport(report(market.ReportExpired, 2, 0, market.Expired), legs, 1, next, out)
+	if len(out) != 1 {
+		t.Fatalf("hedge %v", out)
+	}
+	l.Refused(out[0].ClientID)
+	if l.Stats.Hedges != 0 {
+		t.Fatalf("a refused hedge counted: %+v", l.Stats)
+	}
+	out = l.OnTimer(legs, 2, next, out[:0])
+	if len(out) != 1 || l.Stats.Hedges != 1 {
+		t.Fatalf("the timer did not resend the hedge: %v %+v", out, l.Stats)
+	}
+}

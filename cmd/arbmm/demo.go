@@ -145,30 +145,24 @@ func statusLine(st, prev engine.Status, dt, up time.Duration) string {
 	return b.String()
 }
 
-func totalPnL(st engine.Status) float64 {
-	var sum float64
-	for _, p := range st.Pairs {
-		sum += float64(p.Realised+p.Unrealised) / math.Pow10(p.PriceExp+p.QtyExp)
-	}
-	return sum
-}
+func totalPnL(st engine.Status) float64 { return st.Stats.PnL }
 
 // summary prints the run's outcome: per pair and per venue, the risk
 // verdicts, and the garbage collector's activity.
 func summary(w io.Writer, st engine.Status, elapsed time.Duration, gcAll, gcSteady uint64, warm bool) {
 	s := st.Stats
 	fmt.Fprintf(w, "\nsummary after %s\n", elapsed.Round(time.Millisecond))
-	fmt.Fprintf(w, "  events %d (book %d, reports %d), evaluations %d, opportunities %d, taken %d, refused by risk %d\n",
-		s.Events, s.BookEvents, s.Reports, s.Evaluations, s.Opportunities, s.Taken, s.RiskRefused)
+	fmt.Fprintf(w, "  events %d (book %d, reports %d), evaluations %d, opportunities %d, taken %d, triangular cycles %d of %d evaluations, refused by risk %d, feed disconnects %d\n",
+		s.Events, s.BookEvents, s.Reports, s.Evaluations, s.Opportunities, s.Taken, s.TriTaken, s.TriEvaluations, s.RiskRefused, s.Disconnects)
 	fmt.Fprintf(w, "  orders %d, fills %d, rejects %d, hedges %d, leg-risk breaches %d, send errors %d\n",
 		s.Orders, s.Fills, s.Rejects, s.Hedges, s.Breaches, s.SendErrors)
 	for _, p := range st.Pairs {
 		sc := math.Pow10(p.PriceExp + p.QtyExp)
-		fmt.Fprintf(w, "  %-9s fills %4d  volume %12.2f  realised %+10.4f  unrealised %+10.4f  fees %9.4f  inventory %+.8f\n",
-			p.Pair, p.Fills, float64(p.Volume)/sc, float64(p.Realised)/sc, float64(p.Unrealised)/sc, float64(p.Fees)/sc,
+		fmt.Fprintf(w, "  %-9s fills %4d  volume %12.4f  realised %+10.4f  unrealised %+10.4f  fees %9.4f %-4s inventory %+.8f\n",
+			p.Pair, p.Fills, float64(p.Volume)/sc, float64(p.Realised)/sc, float64(p.Unrealised)/sc, float64(p.Fees)/sc, p.Pair.Quote,
 			float64(p.Qty)/math.Pow10(p.QtyExp))
 	}
-	fmt.Fprintf(w, "  P&L %+.4f (quote, after fees)\n", totalPnL(st))
+	fmt.Fprintf(w, "  P&L %+.4f (reporting currency, after fees; other quotes converted at their marks)\n", totalPnL(st))
 	for _, b := range st.Balances {
 		if b.Delta != 0 {
 			fmt.Fprintf(w, "  %-8s %-5s %+.8f\n", b.Venue, b.Asset, float64(b.Delta)/math.Pow10(b.Dec))

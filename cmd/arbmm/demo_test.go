@@ -18,7 +18,7 @@ func TestDemoCommand(t *testing.T) {
 		`(?m)^\s+\d+s\s+events\s+\d+/s\s+opps \d+ taken \d+`,
 		`summary after 3\.\d+s`,
 		`BTC/USDT\s+fills`,
-		`P&L [+-]\d+\.\d{4} \(quote, after fees\)`,
+		`P&L [+-]\d+\.\d{4} \(reporting currency, after fees`,
 		`kill switch: operator`,
 		`GC cycles: \d+`,
 	} {

@@ -88,6 +88,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if err := engine.Settings(cfg.Arb, cfg.Engine, ins, &ecfg); err != nil {
 		return fail(err)
 	}
+	if err := engine.TriSettings(cfg.Tri, ins, &ecfg); err != nil {
+		return fail(err)
+	}
 	r := &runner{stderr: stderr}
 	defer r.close()
 	var lates []*engine.FeedTap

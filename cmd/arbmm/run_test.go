@@ -82,17 +82,18 @@ func TestRunAgainstSimex(t *testing.T) {
 	kr, _ := s.Venue("kraken")
 	var b strings.Builder
 	fmt.Fprintf(&b, "keystore: keys.age\nstate_dir: state\n")
-	fmt.Fprintf(&b, "pairs:\n  - {pair: BTC/USDT, price_exp: 2, qty_exp: 8}\n  - {pair: ETH/USDT, price_exp: 2, qty_exp: 8}\n")
+	fmt.Fprintf(&b, "pairs:\n  - {pair: BTC/USDT, price_exp: 2, qty_exp: 8}\n  - {pair: ETH/USDT, price_exp: 2, qty_exp: 8}\n  - {pair: ETH/BTC, price_exp: 5, qty_exp: 4}\n")
 	fmt.Fprintf(&b, "venues:\n")
 	fmt.Fprintf(&b, "  - name: binance\n    ws_url: %s\n    rest_url: %s\n    order_url: %s\n    idle_timeout: 5s\n    ping_interval: 2s\n    instruments:\n", bn.Binance.StreamURL(), bn.Binance.RESTURL(), bn.Binance.WSAPIURL())
 	fmt.Fprintf(&b, "      - {symbol: BTCUSDT, pair: BTC/USDT, tick: \"0.01\", step: \"0.00001\", min_qty: \"0.00001\", min_notional: \"5\", maker_fee_bps: 2, taker_fee_bps: 4}\n")
 	fmt.Fprintf(&b, "      - {symbol: ETHUSDT, pair: ETH/USDT, tick: \"0.01\", step: \"0.0001\", min_qty: \"0.0001\", min_notional: \"5\", maker_fee_bps: 2, taker_fee_bps: 4}\n")
+	fmt.Fprintf(&b, "      - {symbol: ETHBTC, pair: ETH/BTC, tick: \"0.00001\", step: \"0.0001\", min_qty: \"0.0001\", min_notional: \"0.0001\", maker_fee_bps: 2, taker_fee_bps: 4}\n")
 	fmt.Fprintf(&b, "  - name: kraken\n    ws_url: %s\n    rest_url: %s\n    order_url: %s\n    subscribe_depth: 10\n    idle_timeout: 5s\n    ping_interval: 2s\n    instruments:\n", kr.Kraken.WSURL(), kr.Kraken.RESTURL(), kr.Kraken.AuthWSURL())
 	fmt.Fprintf(&b, "      - {symbol: BTC/USDT, pair: BTC/USDT, tick: \"0.1\", step: \"0.00000001\", min_qty: \"0.0001\", min_notional: \"0.5\", maker_fee_bps: 0, taker_fee_bps: 10}\n")
 	fmt.Fprintf(&b, "      - {symbol: ETH/USDT, pair: ETH/USDT, tick: \"0.01\", step: \"0.00000001\", min_qty: \"0.002\", min_notional: \"0.5\", maker_fee_bps: 0, taker_fee_bps: 10}\n")
 	demoYAML, _ := configs.FS.ReadFile("demo.yaml")
 	text := string(demoYAML)
-	// The arb and risk sections of the demo, as they are.
+	// The arb, tri and risk sections of the demo, as they are.
 	b.WriteString(text[strings.Index(text, "\narb:")+1 : strings.Index(text, "\nsim:")+1])
 	cfgPath := filepath.Join(dir, "run.yaml")
 	if err := os.WriteFile(cfgPath, []byte(b.String()), 0o600); err != nil {

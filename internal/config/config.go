@@ -49,6 +49,7 @@ type Config struct {
 	// where the keys and the engine's state live. A config without arb
 	// and risk is a market-data config (arbmm record).
 	Arb    *ArbConfig   `yaml:"arb"`
+	Tri    []TriConfig  `yaml:"tri"`
 	Risk   *risk.Config `yaml:"risk"`
 	Engine EngineConfig `yaml:"engine"`
 	// Keystore is the encrypted key file (arbmm keys); its passphrase
@@ -76,6 +77,20 @@ type ArbConfig struct {
 	// MaxUnhedgedNotional (quote) and MaxUnhedgedTime cap a residual.
 	MaxUnhedgedNotional string        `yaml:"max_unhedged_notional"`
 	MaxUnhedgedTime     time.Duration `yaml:"max_unhedged_time"`
+}
+
+// TriConfig is one triangular arbitrage within a venue.
+type TriConfig struct {
+	// Venue is the venue's config name.
+	Venue string `yaml:"venue"`
+	// Pairs are the cycle's three pairs in the order A/Q, B/A, B/Q
+	// (BTC/USDT, ETH/BTC, ETH/USDT).
+	Pairs []string `yaml:"pairs"`
+	// MinProfitBps and SafetyMarginBps as in ArbConfig.
+	MinProfitBps    float64 `yaml:"min_profit_bps"`
+	SafetyMarginBps float64 `yaml:"safety_margin_bps"`
+	// MaxQty bounds a cycle, in B (ETH), decimal text.
+	MaxQty string `yaml:"max_qty"`
 }
 
 // EngineConfig is the core's threading.

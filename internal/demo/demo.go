@@ -41,6 +41,7 @@ type Config struct {
 	Sim    sim.Config          `yaml:"sim"`
 	Risk   risk.Config         `yaml:"risk"`
 	Arb    config.ArbConfig    `yaml:"arb"`
+	Tri    []config.TriConfig  `yaml:"tri"`
 	Engine config.EngineConfig `yaml:"engine"`
 }
 
@@ -197,6 +198,9 @@ func (d *Demo) buildEngine(secrets map[string]string) error {
 	d.risk = chk
 	ecfg := engine.Config{Instruments: ins, Books: books, Risk: chk}
 	if err := engine.Settings(&cfg.Arb, cfg.Engine, ins, &ecfg); err != nil {
+		return err
+	}
+	if err := engine.TriSettings(cfg.Tri, ins, &ecfg); err != nil {
 		return err
 	}
 	// The gateways need the core's rings and the core needs the gateways:

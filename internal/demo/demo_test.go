@@ -158,9 +158,8 @@ func checkSettled(t *testing.T, d *Demo, cfg *Config, st engine.Status) {
 func TestDemoEndToEnd(t *testing.T) {
 	cfg := loadDemo(t)
 	d, st := run(t, cfg, 16)
-	var pnl float64
+	pnl := st.Stats.PnL
 	for _, p := range st.Pairs {
-		pnl += float64(p.Realised+p.Unrealised) / math.Pow10(p.PriceExp+p.QtyExp)
 		t.Logf("%s: fills %d, realised %.4f, unrealised %.4f, fees %.4f", p.Pair, p.Fills, float64(p.Realised)/math.Pow10(p.PriceExp+p.QtyExp),
 			float64(p.Unrealised)/math.Pow10(p.PriceExp+p.QtyExp), float64(p.Fees)/math.Pow10(p.PriceExp+p.QtyExp))
 	}

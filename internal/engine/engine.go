@@ -73,6 +73,9 @@ type Config struct {
 	// string → mantissa at the pair's QtyExp); pairs not listed use
 	// Cross.MaxOrderQty.
 	MaxOrderQty map[string]market.Qty
+	// Tri are the triangular arbitrages (three instruments of one venue
+	// each).
+	Tri []TriSetup
 	// Risk is the pre-trade checker (its kill switch included). Required.
 	Risk *risk.Checker
 	// Ring is the capacity of each producer's ring (power of two);
@@ -89,6 +92,22 @@ type Config struct {
 	// Now is the local clock (Unix ns) the core stamps events with; nil
 	// is time.Now. Strategies never read it: they get times from events.
 	Now func() int64
+}
+
+// TriSetup is one triangular arbitrage: the instruments of A/Q, B/A, B/Q
+// (indexes into Instruments) and its settings.
+type TriSetup struct {
+	Insts [3]int
+	Cfg   arb.TriConfig
+}
+
+// triGroup is a triangular arbitrage in the core, with the orders of its
+// cycle in flight (a new cycle waits until they are final).
+type triGroup struct {
+	insts [3]int
+	tri   *arb.Tri
+	ids   [3]market.ClientID
+	open  int
 }
 
 // Core is the engine's single-threaded heart: it drains the feed and
@@ -109,6 +128,8 @@ type Core struct {
 	ids    *exec.IDs
 	groups []group // one per pair traded on two or more venues
 	grpOf  []int   // instrument → group, -1 none
+	tris   []triGroup
+	triOf  [][]int // instrument → its triangular groups
 	out    []market.Intent
 	ev     Event
 	now    int64
@@ -140,6 +161,7 @@ type group struct {
 type Stats struct {
 	Events, BookEvents, Reports    uint64
 	Evaluations, Opportunities     uint64
+	TriEvaluations, TriTaken       uint64
 	Taken, RiskRefused, SendErrors uint64
 	Orders, Fills, Rejects         uint64
 	Hedges, Breaches, KillCancels  uint64
@@ -147,6 +169,9 @@ type Stats struct {
 	RingFull                       uint64
 	OpenOrders                     int // orders not yet final, at the last snapshot
 	TickToTradeLastNs, DecisionNs  int64
+	// PnL is realised + unrealised P&L after fees in the reporting
+	// currency (the first instrument's quote), as of the last tick.
+	PnL float64
 	// TickToTradeP50 and P99 are the percentiles so far (ns) of frame
 	// receipt → both legs handed to their sockets, for trades taken.
 	TickToTradeP50, TickToTradeP99 int64
@@ -229,6 +254,22 @@ func New(cfg Config) (*Core, error) {
 			c.grpOf[i] = len(c.groups)
 		}
 		c.groups = append(c.groups, g)
+	}
+	c.triOf = make([][]int, len(c.ins))
+	for _, ts := range cfg.Tri {
+		for _, i := range ts.Insts {
+			if i < 0 || i >= len(c.ins) || cfg.Gateways[c.ins[i].Venue] == nil {
+				return nil, fmt.Errorf("engine: triangular instrument %d: not traded", i)
+			}
+		}
+		t, err := arb.NewTri(ts.Cfg, &c.ins[ts.Insts[0]], &c.ins[ts.Insts[1]], &c.ins[ts.Insts[2]])
+		if err != nil {
+			return nil, fmt.Errorf("engine: %w", err)
+		}
+		for _, i := range ts.Insts {
+			c.triOf[i] = append(c.triOf[i], len(c.tris))
+		}
+		c.tris = append(c.tris, triGroup{insts: ts.Insts, tri: t})
 	}
 	return c, nil
 }
@@ -329,11 +370,17 @@ func (c *Core) handle(ev *Event) {
 // onBook runs the pair's arbitrage on a book change.
 func (c *Core) onBook(ev *Event) {
 	i := int(ev.Inst)
-	if i < 0 || i >= len(c.grpOf) || c.grpOf[i] < 0 {
+	if i < 0 || i >= len(c.grpOf) {
 		return
 	}
 	if ev.Book != nil && c.books[i] == nil {
 		c.books[i] = ev.Book
+	}
+	for _, t := range c.triOf[i] {
+		c.onTri(&c.tris[t], ev)
+	}
+	if c.grpOf[i] < 0 {
+		return
 	}
 	g := &c.groups[c.grpOf[i]]
 	for k, j := range g.insts {
@@ -373,6 +420,45 @@ func (c *Core) onBook(ev *Event) {
 	if ev.RecvNs > 0 {
 		c.stats.TickToTradeLastNs = st[bench.AtSent] - ev.RecvNs
 		c.stages.RecordStamps(st)
+	}
+}
+
+// onTri runs a triangular arbitrage on a book change of one of its pairs:
+// three IOC orders when the cycle pays, all three past risk or none.
+func (c *Core) onTri(t *triGroup, ev *Event) {
+	if t.open > 0 || c.kill.Active() {
+		return
+	}
+	for _, j := range t.insts {
+		if c.books[j] == nil {
+			return
+		}
+		c.books[j].Read(&c.tops[j])
+	}
+	c.stats.TriEvaluations++
+	bq := &c.ins[t.insts[2]]
+	var free int64
+	if q, dec, ok := c.pos.Asset(bq.Pair.Quote); ok {
+		free = floorRescale(c.pos.Balance(bq.Venue, q), dec, bq.PriceExp+bq.QtyExp)
+	}
+	op, ok := t.tri.Best(&c.tops[t.insts[0]], &c.tops[t.insts[1]], &c.tops[t.insts[2]], free)
+	if !ok {
+		return
+	}
+	for k := range t.ids {
+		t.ids[k] = c.ids.Next(time.Time{})
+	}
+	c.out = op.Intents(t.tri, t.ids, c.out[:0])
+	for k := range c.out {
+		if c.check(&c.out[k]) != risk.OK {
+			c.stats.RiskRefused++
+			return
+		}
+	}
+	c.stats.TriTaken++
+	t.open = 3
+	for k := range c.out {
+		c.send(&c.out[k])
 	}
 }
 
@@ -493,26 +579,47 @@ func (c *Core) onReport(r *market.Report) {
 		_ = c.pos.Apply(r)
 	}
 	j := c.instIndex(r.Inst)
-	if j < 0 || c.grpOf[j] < 0 {
+	if j < 0 {
+		return
+	}
+	if final := r.Status.Final() || r.Kind == market.ReportReject || r.Kind == market.ReportCanceled || r.Kind == market.ReportExpired; final {
+		for _, ti := range c.triOf[j] {
+			t := &c.tris[ti]
+			for k, id := range t.ids {
+				if id != 0 && id == r.ClientID {
+					t.ids[k] = 0
+					t.open--
+				}
+			}
+		}
+	}
+	if c.grpOf[j] < 0 {
 		return
 	}
 	g := &c.groups[c.grpOf[j]]
 	for k, i := range g.insts {
 		c.fillBalances(&g.legs[k], i)
 	}
-	before := g.legst.Stats.Hedges
 	c.out = g.legst.OnReport(r, g.legs, c.now, c.nextID, c.out[:0])
-	c.stats.Hedges += g.legst.Stats.Hedges - before
-	for k := range c.out {
-		if c.check(&c.out[k]) == risk.OK {
-			c.send(&c.out[k])
-		} else {
-			c.stats.RiskRefused++
-		}
-	}
+	c.sendHedges(g)
 }
 
 func (c *Core) nextID() market.ClientID { return c.ids.Next(time.Time{}) }
+
+// sendHedges sends the hedge intents in c.out that pass risk; one that
+// does not is handed back to the leg tracking, which tries again on a
+// later tick (a rate budget refills; a stale book comes back).
+func (c *Core) sendHedges(g *group) {
+	for k := range c.out {
+		if c.check(&c.out[k]) == risk.OK {
+			c.stats.Hedges++
+			c.send(&c.out[k])
+		} else {
+			c.stats.RiskRefused++
+			g.legst.Refused(c.out[k].ClientID)
+		}
+	}
+}
 
 // onTimer runs the periodic work: hedge retries and caps, the P&L check,
 // the kill switch's consequences, the status snapshot.
@@ -527,11 +634,7 @@ func (c *Core) onTimer() {
 			c.fillBalances(&g.legs[k], i)
 		}
 		c.out = g.legst.OnTimer(g.legs, c.now, c.nextID, c.out[:0])
-		for k := range c.out {
-			if c.check(&c.out[k]) == risk.OK {
-				c.send(&c.out[k])
-			}
-		}
+		c.sendHedges(g)
 		breaches += g.legst.Stats.Breaches
 	}
 	if breaches > c.stats.Breaches {
@@ -545,7 +648,8 @@ func (c *Core) onTimer() {
 			c.kill.OnVenueState(market.Venue(v), c.venueUp[v], c.now)
 		}
 	}
-	c.kill.OnPnL(c.totalPnL(), c.now)
+	c.stats.PnL = c.totalPnL()
+	c.kill.OnPnL(c.stats.PnL, c.now)
 	if c.kill.Active() && !c.killed {
 		c.killed = true
 		c.cancelAll()
@@ -553,15 +657,28 @@ func (c *Core) onTimer() {
 	c.publish()
 }
 
-// totalPnL sums the pairs' realised and unrealised P&L, each in its quote
-// (the demo's pairs share USDT), as a float for the kill switch.
+// totalPnL sums the pairs' realised and unrealised P&L in the reporting
+// currency (the first instrument's quote, USDT in the demo): a pair quoted
+// in another asset (ETH/BTC) is converted at that asset's mark against the
+// reporting currency (BTC/USDT); one that cannot be converted is left out.
 func (c *Core) totalPnL() float64 {
+	report := c.ins[0].Pair.Quote
 	var sum float64
 	for j := 0; j < c.pos.Pairs(); j++ {
 		pp := &c.pos.pairs[j]
-		mark := c.mark(pp.inst)
-		p := c.pos.Pair(j, mark)
-		sum += float64(p.Realised+p.Unrealised) / float64(market.Pow10(p.PriceExp+p.QtyExp))
+		p := c.pos.Pair(j, c.mark(pp.inst))
+		v := float64(p.Realised+p.Unrealised) / float64(market.Pow10(p.PriceExp+p.QtyExp))
+		if q := pp.inst.Pair.Quote; q != report {
+			rate := 0.0
+			for k := range c.ins {
+				if in := &c.ins[k]; in.Pair.Base == q && in.Pair.Quote == report {
+					rate = float64(c.mark(in)) / float64(market.Pow10(in.PriceExp))
+					break
+				}
+			}
+			v *= rate
+		}
+		sum += v
 	}
 	return sum
 }

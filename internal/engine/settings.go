@@ -9,6 +9,43 @@ import (
 	"arbmm/internal/market"
 )
 
+// TriSettings adds the triangular arbitrages of the tri sections.
+func TriSettings(tris []config.TriConfig, ins []market.Instrument, dst *Config) error {
+	for k, tc := range tris {
+		v, err := market.ParseVenue(tc.Venue)
+		if err != nil {
+			return fmt.Errorf("tri[%d].venue: %w", k, err)
+		}
+		if len(tc.Pairs) != 3 {
+			return fmt.Errorf("tri[%d].pairs: want three pairs, A/Q, B/A, B/Q", k)
+		}
+		var ts TriSetup
+		for i, ps := range tc.Pairs {
+			p, err := market.ParsePair(ps)
+			if err != nil {
+				return fmt.Errorf("tri[%d].pairs[%d]: %w", k, i, err)
+			}
+			ts.Insts[i] = -1
+			for j := range ins {
+				if ins[j].Venue == v && ins[j].Pair == p {
+					ts.Insts[i] = j
+				}
+			}
+			if ts.Insts[i] < 0 {
+				return fmt.Errorf("tri[%d].pairs[%d]: %s does not list %s", k, i, v, p)
+			}
+		}
+		b := &ins[ts.Insts[2]]
+		q, err := market.ParseFixed([]byte(tc.MaxQty), b.QtyExp)
+		if err != nil || q <= 0 {
+			return fmt.Errorf("tri[%d].max_qty: %q: want a positive quantity of %s", k, tc.MaxQty, b.Pair.Base)
+		}
+		ts.Cfg = arb.TriConfig{MinProfitBps: tc.MinProfitBps, SafetyMarginBps: tc.SafetyMarginBps, MaxQty: market.Qty(q)}
+		dst.Tri = append(dst.Tri, ts)
+	}
+	return nil
+}
+
 // Settings fills the strategy and threading parts of an engine Config from
 // the YAML sections (arb, engine) for the given instruments: quantities and
 // notionals parsed exactly at the pairs' decimals.

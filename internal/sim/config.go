@@ -36,12 +36,17 @@ type Config struct {
 
 // PairConfig is the latent price process of one canonical pair.
 type PairConfig struct {
-	Pair             string  `yaml:"pair"`                // "BTC/USDT"
-	Start            string  `yaml:"start"`               // initial price, decimal text
-	VolBps           float64 `yaml:"vol_bps"`             // diffusion per √s, basis points
-	JumpsPerMin      float64 `yaml:"jumps_per_min"`       // mean jumps per minute
-	JumpBps          float64 `yaml:"jump_bps"`            // mean jump size, basis points
-	MeanRevertPerMin float64 `yaml:"mean_revert_per_min"` // pull toward start per minute
+	Pair  string `yaml:"pair"`  // "BTC/USDT"
+	Start string `yaml:"start"` // initial price, decimal text
+	// Ratio makes the pair a cross of two others, [numerator,
+	// denominator] (ETH/BTC: [ETH/USDT, BTC/USDT]): its latent price is
+	// theirs divided, with no process of its own (Start and the rest are
+	// then left out).
+	Ratio            []string `yaml:"ratio"`
+	VolBps           float64  `yaml:"vol_bps"`             // diffusion per √s, basis points
+	JumpsPerMin      float64  `yaml:"jumps_per_min"`       // mean jumps per minute
+	JumpBps          float64  `yaml:"jump_bps"`            // mean jump size, basis points
+	MeanRevertPerMin float64  `yaml:"mean_revert_per_min"` // pull toward start per minute
 }
 
 // VenueConfig is one simulated venue.
@@ -194,6 +199,12 @@ func (c *Config) Validate() error {
 			bad(path+".pair", "%s listed twice", p)
 		}
 		pairs[p.String()] = true
+		if len(pc.Ratio) > 0 {
+			if len(pc.Ratio) != 2 {
+				bad(path+".ratio", "want [numerator pair, denominator pair]")
+			}
+			continue
+		}
 		if v, err := strconv.ParseFloat(pc.Start, 64); err != nil || !(v > 0) {
 			bad(path+".start", "%q: want a positive price", pc.Start)
 		}

@@ -77,7 +77,8 @@ type Sim struct {
 	venues  []*Venue
 	market  *model.Market
 	latents map[string]*model.Latent
-	stop    chan struct{} // closed by Close
+	paths   map[string]model.Path // every pair's latent price: a process or a ratio
+	stop    chan struct{}         // closed by Close
 	runMu   sync.Mutex
 	running chan struct{} // the driver's stop channel while it runs
 	done    sync.WaitGroup
@@ -94,7 +95,7 @@ func New(cfg *Config, opt Options) (*Sim, error) {
 	if opt.Getenv == nil {
 		opt.Getenv = os.Getenv
 	}
-	s := &Sim{cfg: cfg, market: model.NewMarket(cfg.Step), latents: map[string]*model.Latent{}, stop: make(chan struct{})}
+	s := &Sim{cfg: cfg, market: model.NewMarket(cfg.Step), latents: map[string]*model.Latent{}, paths: map[string]model.Path{}, stop: make(chan struct{})}
 	// The longest lag sets how much latent history to keep.
 	maxLag := 0
 	for _, vc := range cfg.Venues {
@@ -104,6 +105,9 @@ func New(cfg *Config, opt Options) (*Sim, error) {
 	}
 	for i, pc := range cfg.Pairs {
 		p, _ := market.ParsePair(pc.Pair)
+		if len(pc.Ratio) > 0 {
+			continue // after the processes it divides
+		}
 		start, _ := strconv.ParseFloat(pc.Start, 64)
 		l, err := model.NewLatent(model.LatentConfig{
 			Start: start, VolBps: pc.VolBps, JumpsPerMin: pc.JumpsPerMin, JumpBps: pc.JumpBps, MeanRevertPerMin: pc.MeanRevertPerMin,
@@ -113,6 +117,22 @@ func New(cfg *Config, opt Options) (*Sim, error) {
 		}
 		s.latents[p.String()] = l
 		s.market.AddLatent(l)
+	}
+	for i, pc := range cfg.Pairs {
+		if len(pc.Ratio) == 0 {
+			continue
+		}
+		p, _ := market.ParsePair(pc.Pair)
+		num, err1 := market.ParsePair(pc.Ratio[0])
+		den, err2 := market.ParsePair(pc.Ratio[1])
+		n, d := s.latents[num.String()], s.latents[den.String()]
+		if err1 != nil || err2 != nil || n == nil || d == nil {
+			return nil, fmt.Errorf("pairs[%d].ratio: %v: want two pairs with their own processes", i, pc.Ratio)
+		}
+		s.paths[p.String()] = model.Ratio{Num: n, Den: d}
+	}
+	for k, l := range s.latents {
+		s.paths[k] = l
 	}
 	for i := range cfg.Venues {
 		v, err := s.buildVenue(&cfg.Venues[i], opt)
@@ -161,13 +181,13 @@ func (s *Sim) buildVenue(vc *VenueConfig, opt Options) (*Venue, error) {
 			Lag: fc.Lag, NoiseBps: fc.NoiseBps, NoiseHalfLife: fc.NoiseHalfLife, HalfSpreadTicks: fc.HalfSpreadTicks,
 			Depth: fc.Depth, Spacing: fc.Spacing, LevelQty: in.levelQty, UpdatesPerSec: fc.UpdatesPerSec,
 			TakersPerSec: fc.TakersPerSec, TakerQty: in.takerQty,
-		}, p, s.latents[in.pair.String()], LP, Taker, s.cfg.Step, seed+uint64(i))
+		}, p, s.paths[in.pair.String()], LP, Taker, s.cfg.Step, seed+uint64(i))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p.Cfg.Symbol, err)
 		}
 		depth := max(fc.Depth, 20)
 		base := 10 * int64(depth) * 2 * max(in.levelQty, in.takerQty)
-		price := s.latents[in.pair.String()].At(0) * 1.5
+		price := s.paths[in.pair.String()].At(0) * 1.5
 		if err := fund(st, in, base, price); err != nil {
 			return nil, fmt.Errorf("%s: funding the background flow: %w", p.Cfg.Symbol, err)
 		}

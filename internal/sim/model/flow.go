@@ -86,7 +86,7 @@ const requote = 10
 type Flow struct {
 	cfg      FlowConfig
 	pair     *venue.Pair
-	latent   *Latent
+	latent   Path
 	lp, tk   match.AccountID
 	rng      *rand.Rand
 	lagSteps int
@@ -108,7 +108,7 @@ type Flow struct {
 // NewFlow makes the flow of pair p (on its venue) following latent, for the
 // lp and taker accounts (which must already hold their inventory), with a
 // model step of step and its own seed.
-func NewFlow(cfg FlowConfig, p *venue.Pair, latent *Latent, lp, taker match.AccountID, step time.Duration, seed uint64) (*Flow, error) {
+func NewFlow(cfg FlowConfig, p *venue.Pair, latent Path, lp, taker match.AccountID, step time.Duration, seed uint64) (*Flow, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -128,6 +128,21 @@ func (l *Latent) At(lag int) float64 {
 // Steps is the number of prices generated.
 func (l *Latent) Steps() int64 { return l.steps }
 
+// Path is a latent price a flow follows: a Latent, or a Ratio of two.
+type Path interface {
+	// At is the price lag steps ago (0: the latest).
+	At(lag int) float64
+}
+
+// Ratio is the latent price of a cross pair made of two others, Num/Den
+// (ETH/BTC = ETH/USDT ÷ BTC/USDT), so that a venue listing all three is
+// consistent but for its own lag and noise: triangular arbitrage then
+// arises only from those, as on a real venue.
+type Ratio struct{ Num, Den *Latent }
+
+// At is Num.At(lag) / Den.At(lag).
+func (r Ratio) At(lag int) float64 { return r.Num.At(lag) / r.Den.At(lag) }
+
 // Jumps is the number of jumps so far.
 func (l *Latent) Jumps() int64 { return l.jumps }
 
