@@ -17,7 +17,10 @@ import (
 	"arbmm/configs"
 	"arbmm/exec"
 	"arbmm/exec/keys"
+	"arbmm/exec/risk"
+	"arbmm/internal/config"
 	"arbmm/internal/demo"
+	"arbmm/internal/engine"
 	"arbmm/internal/sim"
 )
 
@@ -117,4 +120,35 @@ func TestRunAgainstSimex(t *testing.T) {
 		}
 	}
 	t.Logf("%s", out.String())
+}
+
+// TestProdExampleTrades: the production example's trading sections are
+// valid for its instruments (risk limits, arbitrage sizes), and without
+// its keystore `arbmm run` stops with a clear error before connecting
+// anywhere.
+func TestProdExampleTrades(t *testing.T) {
+	cfg, err := config.Load("../../configs/prod.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins, err := cfg.Instruments()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := risk.New(*cfg.Risk, ins); err != nil {
+		t.Fatalf("risk: %v", err)
+	}
+	var ec engine.Config
+	if err := engine.Settings(cfg.Arb, cfg.Engine, ins, &ec); err != nil {
+		t.Fatalf("arb: %v", err)
+	}
+	if len(ec.MaxOrderQty) != 2 {
+		t.Errorf("max_order_qty for %d pairs, want 2", len(ec.MaxOrderQty))
+	}
+	t.Setenv(envPassphrase, "not-the-passphrase")
+	var out, errOut bytes.Buffer
+	code := run([]string{"run", "-c", "../../configs/prod.example.yaml", "--duration", "1s"}, &out, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), "keystore") {
+		t.Fatalf("exit %d, stderr %q: want 1 and a keystore error", code, errOut.String())
+	}
 }

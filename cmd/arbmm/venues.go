@@ -80,8 +80,14 @@ func buildVenue(vc *config.VenueConfig, all []market.Instrument, hook connHook) 
 			// v2 checksums render at Kraken's own precision, which the
 			// shared pair exponents may be finer than: take it from the
 			// AssetPairs metadata embedded with the configs.
+			// A pair the embedded metadata lacks gets the decimals of its
+			// configured tick and step: Kraken's precision is exactly
+			// those (price_increment, qty_increment).
+			kc.Precision = map[string][2]int{}
+			for _, in := range ins {
+				kc.Precision[in.Pair.String()] = [2]int{tickDecimals(int64(in.Tick), in.PriceExp), tickDecimals(int64(in.Step), in.QtyExp)}
+			}
 			if meta, err := krakenInstruments(); err == nil {
-				kc.Precision = map[string][2]int{}
 				for _, m := range meta {
 					kc.Precision[m.Pair.String()] = [2]int{m.PriceExp, m.QtyExp}
 				}
@@ -172,4 +178,17 @@ func buildVenue(vc *config.VenueConfig, all []market.Instrument, hook connHook) 
 	setConn(c)
 	lv.conn = c
 	return lv, nil
+}
+
+// tickDecimals is the number of decimals of an increment given as a
+// mantissa at exp decimals (10 at 2 decimals is 0.1: one decimal).
+func tickDecimals(tick int64, exp int) int {
+	if tick <= 0 {
+		return exp
+	}
+	for exp > 0 && tick%10 == 0 {
+		tick /= 10
+		exp--
+	}
+	return exp
 }

@@ -226,6 +226,11 @@ func TestProdExample(t *testing.T) {
 		{Venue: market.Binance, Symbol: "ETHUSDT", Pair: ethusdt, PriceExp: 2, QtyExp: 8, Tick: 1, Step: 10000, MinQty: 10000, MinNotional: 500, MakerFeeBps: 10, TakerFeeBps: 10},
 		{Venue: market.Kraken, Symbol: "BTC/USD", Pair: btcusd, PriceExp: 2, QtyExp: 8, Tick: 10, Step: 1, MinQty: 5000, MinNotional: 50, MakerFeeBps: 25, TakerFeeBps: 40},
 		{Venue: market.Kraken, Symbol: "ETH/USD", Pair: ethusd, PriceExp: 2, QtyExp: 8, Tick: 1, Step: 1, MinQty: 200000, MinNotional: 50, MakerFeeBps: 25, TakerFeeBps: 40},
+		{Venue: market.Kraken, Symbol: "BTC/USDT", Pair: btcusdt, PriceExp: 2, QtyExp: 8, Tick: 10, Step: 1, MinQty: 5000, MinNotional: 50, MakerFeeBps: 25, TakerFeeBps: 40},
+		{Venue: market.Kraken, Symbol: "ETH/USDT", Pair: ethusdt, PriceExp: 2, QtyExp: 8, Tick: 1, Step: 1, MinQty: 200000, MinNotional: 50, MakerFeeBps: 25, TakerFeeBps: 40},
+	}
+	if c.Arb == nil || c.Risk == nil || c.Keystore == "" || c.Venues[0].OrderURL == "" {
+		t.Errorf("the example has no trading sections: arb %v risk %v keystore %q order_url %q", c.Arb != nil, c.Risk != nil, c.Keystore, c.Venues[0].OrderURL)
 	}
 	if !reflect.DeepEqual(ins, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", ins, want)
