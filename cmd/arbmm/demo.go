@@ -17,6 +17,7 @@ import (
 	"arbmm/exec/risk"
 	"arbmm/internal/demo"
 	"arbmm/internal/engine"
+	"arbmm/internal/market"
 )
 
 // cmdDemo runs the engine against the simulated venues in one process and
@@ -129,8 +130,8 @@ func statusLine(st, prev engine.Status, dt, up time.Duration) string {
 	s, p := st.Stats, prev.Stats
 	rate := func(a, b uint64) float64 { return float64(a-b) / dt.Seconds() }
 	var b strings.Builder
-	fmt.Fprintf(&b, "%5.0fs  events %6.0f/s  opps %d taken %d  orders %d fills %d rejects %d hedges %d  P&L %+.2f",
-		up.Seconds(), rate(s.Events, p.Events), s.Opportunities, s.Taken, s.Orders, s.Fills, s.Rejects, s.Hedges, totalPnL(st))
+	fmt.Fprintf(&b, "%5.0fs  events %6.0f/s  books live %d/%d  opps %d taken %d tri %d  orders %d fills %d rejects %d hedges %d  P&L %+.2f",
+		up.Seconds(), rate(s.Events, p.Events), st.LiveBooks, st.Books, s.Opportunities, s.Taken, s.TriTaken, s.Orders, s.Fills, s.Rejects, s.Hedges, totalPnL(st))
 	if s.TickToTradeP50 > 0 {
 		fmt.Fprintf(&b, "  tick-to-trade p50 %.1fµs p99 %.1fµs", float64(s.TickToTradeP50)/1e3, float64(s.TickToTradeP99)/1e3)
 	}
@@ -163,10 +164,17 @@ func summary(w io.Writer, st engine.Status, elapsed time.Duration, gcAll, gcStea
 			float64(p.Qty)/math.Pow10(p.QtyExp))
 	}
 	fmt.Fprintf(w, "  P&L %+.4f (reporting currency, after fees; other quotes converted at their marks)\n", totalPnL(st))
-	for _, b := range st.Balances {
-		if b.Delta != 0 {
-			fmt.Fprintf(w, "  %-8s %-5s %+.8f\n", b.Venue, b.Asset, float64(b.Delta)/math.Pow10(b.Dec))
+	for v, pnl := range st.VenuePnL {
+		if pnl == 0 {
+			continue
 		}
+		fmt.Fprintf(w, "  %-8s P&L %+.4f:", market.Venue(v), pnl)
+		for _, b := range st.Balances {
+			if int(b.Venue) == v && b.Delta != 0 {
+				fmt.Fprintf(w, "  %s %+.8f", b.Asset, float64(b.Delta)/math.Pow10(b.Dec))
+			}
+		}
+		fmt.Fprintln(w)
 	}
 	for v := 1; v < risk.NumVerdicts && v < len(st.Verdicts); v++ {
 		if st.Verdicts[v] > 0 {

@@ -15,7 +15,7 @@ func TestDemoCommand(t *testing.T) {
 	}
 	for _, want := range []string{
 		`sim binance\s+ws_url\s+ws://127\.0\.0\.1:\d+/stream`,
-		`(?m)^\s+\d+s\s+events\s+\d+/s\s+opps \d+ taken \d+`,
+		`(?m)^\s+\d+s\s+events\s+\d+/s\s+books live \d+/\d+\s+opps \d+ taken \d+`,
 		`summary after 3\.\d+s`,
 		`BTC/USDT\s+fills`,
 		`P&L [+-]\d+\.\d{4} \(reporting currency, after fees`,

@@ -683,6 +683,22 @@ func (c *Core) totalPnL() float64 {
 	return sum
 }
 
+// rate is the value of one unit of asset in the reporting currency (the
+// first instrument's quote): 1 for it, else the mark of asset/reporting,
+// 0 when no instrument gives one.
+func (c *Core) rate(asset string) float64 {
+	report := c.ins[0].Pair.Quote
+	if asset == report {
+		return 1
+	}
+	for k := range c.ins {
+		if in := &c.ins[k]; in.Pair.Base == asset && in.Pair.Quote == report {
+			return float64(c.mark(in)) / float64(market.Pow10(in.PriceExp))
+		}
+	}
+	return 0
+}
+
 // mark is the mid of the pair's first venue with a two-sided book.
 func (c *Core) mark(in *market.Instrument) market.Price {
 	for j := range c.ins {

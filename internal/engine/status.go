@@ -2,6 +2,7 @@ package engine
 
 import (
 	"arbmm/bench"
+	"arbmm/book"
 	"arbmm/exec/risk"
 	"arbmm/internal/market"
 )
@@ -17,6 +18,12 @@ type Status struct {
 	KillWhy  string
 	Pairs    []PairPnL
 	Balances []VenueBalance
+	// LiveBooks of Books are Live (the rest syncing or stale).
+	LiveBooks, Books int
+	// VenuePnL is each traded venue's holdings change valued at the
+	// marks, in the reporting currency (fees included: they left the
+	// holdings).
+	VenuePnL [market.NumVenues]float64
 	Verdicts [32]uint64 // risk refusals by verdict
 }
 
@@ -70,6 +77,16 @@ func (c *Core) publish() {
 			s.Balances = append(s.Balances, VenueBalance{Venue: market.Venue(v), Asset: c.pos.assets[a].name, Dec: c.pos.assets[a].dec,
 				Amount: c.pos.Balance(market.Venue(v), id), Delta: c.pos.Change(market.Venue(v), id)})
 		}
+	}
+	s.LiveBooks, s.Books = 0, len(c.books)
+	for j, b := range c.books {
+		if b != nil && c.tops[j].State == book.Live {
+			s.LiveBooks++
+		}
+	}
+	s.VenuePnL = [market.NumVenues]float64{}
+	for _, b := range s.Balances {
+		s.VenuePnL[b.Venue] += float64(b.Delta) / float64(market.Pow10(b.Dec)) * c.rate(b.Asset)
 	}
 	for v := 0; v < risk.NumVerdicts && v < len(s.Verdicts); v++ {
 		s.Verdicts[v] = c.risk.Count(risk.Verdict(v))
