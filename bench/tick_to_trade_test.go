@@ -1,9 +1,6 @@
 package bench
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"hash"
 	"hash/crc32"
 	"strconv"
 	"strings"
@@ -13,6 +10,7 @@ import (
 
 	"arbmm/arb"
 	"arbmm/book"
+	"arbmm/exec"
 	xbinance "arbmm/exec/binance"
 	xkraken "arbmm/exec/kraken"
 	"arbmm/exec/risk"
@@ -333,95 +331,28 @@ func (h *t2t) decideAndEncode(now int64) bool {
 	return true
 }
 
-// binanceOrderEncoder is a STAND-IN for exec/binance's order encoder and
-// signer, which are unexported (reqBuf.appendWSIntent with signer): it
-// writes the same WebSocket API order.place request an HMAC-keyed
-// exec/binance.Session writes (parameters sorted by name, the payload
-// signed with HMAC-SHA256 over a reused keyed state, hex signature), so
-// that the benchmark pays the same hashing and formatting. It is replaced
-// by the exported encoder once exec/binance has one (see the package's
-// report); TestBinanceStandInAccepted checks the simulated venue accepts
-// its requests.
+// binanceOrderEncoder writes the Binance leg as exec/binance's Session
+// does (its exported Encoder: parameters sorted by name, HMAC-SHA256 over
+// a reused keyed state, hex signature), without the socket.
 type binanceOrderEncoder struct {
-	apiKey string
-	mac    hash.Hash
-	sum    [sha256.Size]byte
-	pay    []byte // signed payload
-	out    []byte // the request
-	id     uint64
+	enc  *xbinance.Encoder
+	cred *exec.Credential
+	out  []byte
 }
 
 func (e *binanceOrderEncoder) init(apiKey string, secret []byte) {
-	e.apiKey = apiKey
-	e.mac = hmac.New(sha256.New, secret)
-	e.pay = make([]byte, 0, 512)
+	e.enc = xbinance.NewEncoder(xbinance.OrderOpts{RecvWindow: 5000, RespType: xbinance.RespResult})
+	e.cred = &exec.Credential{ID: "bench", APIKey: apiKey, Kind: exec.HMAC, Secret: secret}
 	e.out = make([]byte, 0, 1024)
 }
 
-// appendPlace encodes and signs order.place for in (a limit order) with
-// recvWindow 5000 and newOrderRespType RESULT, as the session's defaults.
+// appendPlace encodes and signs order.place for in with recvWindow 5000
+// and newOrderRespType RESULT, as the session's defaults.
 func (e *binanceOrderEncoder) appendPlace(in *market.Intent, tsMs int64) []byte {
-	inst := in.Inst
-	side, tif := "SELL", "GTC"
-	if in.Side == market.Buy {
-		side = "BUY"
+	b, err := e.enc.AppendRequest(e.out[:0], in, e.cred, tsMs)
+	if err != nil {
+		return nil
 	}
-	switch in.TIF {
-	case market.IOC:
-		tif = "IOC"
-	case market.FOK:
-		tif = "FOK"
-	}
-	// The payload: every parameter sorted by name, unencoded.
-	p := e.pay[:0]
-	p = append(p, "apiKey="...)
-	p = append(p, e.apiKey...)
-	p = append(p, "&newClientOrderId="...)
-	p = in.ClientID.AppendText(p)
-	p = append(p, "&newOrderRespType=RESULT&price="...)
-	p = market.AppendFixed(p, int64(in.Price), inst.PriceExp)
-	p = append(p, "&quantity="...)
-	p = market.AppendFixed(p, int64(in.Qty), inst.QtyExp)
-	p = append(p, "&recvWindow=5000&side="...)
-	p = append(p, side...)
-	p = append(p, "&symbol="...)
-	p = append(p, inst.Symbol...)
-	p = append(p, "&timeInForce="...)
-	p = append(p, tif...)
-	p = append(p, "&timestamp="...)
-	p = strconv.AppendInt(p, tsMs, 10)
-	p = append(p, "&type=LIMIT"...)
-	e.pay = p
-	e.mac.Reset()
-	e.mac.Write(p)
-	sum := e.mac.Sum(e.sum[:0])
-
-	e.id++
-	b := e.out[:0]
-	b = append(b, `{"id":`...)
-	b = strconv.AppendUint(b, e.id, 10)
-	b = append(b, `,"method":"order.place","params":{"apiKey":"`...)
-	b = append(b, e.apiKey...)
-	b = append(b, `","newClientOrderId":"`...)
-	b = in.ClientID.AppendText(b)
-	b = append(b, `","newOrderRespType":"RESULT","price":"`...)
-	b = market.AppendFixed(b, int64(in.Price), inst.PriceExp)
-	b = append(b, `","quantity":"`...)
-	b = market.AppendFixed(b, int64(in.Qty), inst.QtyExp)
-	b = append(b, `","recvWindow":5000,"side":"`...)
-	b = append(b, side...)
-	b = append(b, `","symbol":"`...)
-	b = append(b, inst.Symbol...)
-	b = append(b, `","timeInForce":"`...)
-	b = append(b, tif...)
-	b = append(b, `","timestamp":`...)
-	b = strconv.AppendInt(b, tsMs, 10)
-	b = append(b, `,"type":"LIMIT","signature":"`...)
-	const hex = "0123456789abcdef"
-	for _, c := range sum {
-		b = append(b, hex[c>>4], hex[c&15])
-	}
-	b = append(b, `"}}`...)
 	e.out = b
 	return b
 }

@@ -63,6 +63,12 @@ type param struct {
 type reqBuf struct {
 	ps   [maxParams]param
 	n    int
+	// The last sort's parameter names and order: a session sends the same
+	// shapes of request over and over, so the sort is a check and a copy.
+	lastNames [maxParams]string
+	lastN     int
+	perm      [maxParams]uint8
+	tmp       [maxParams]param
 	vals []byte // parameter values, back to back
 	pay  []byte // the signed payload
 	sig  []byte // the signature text
@@ -112,11 +118,30 @@ func (q *reqBuf) value(p *param) []byte { return q.vals[p.off:p.end] }
 // a dozen, and sort.Slice would allocate).
 func (q *reqBuf) sortByName() {
 	ps := q.ps[:q.n]
+	same := q.n == q.lastN
+	for i := 0; same && i < q.n; i++ {
+		same = ps[i].name == q.lastNames[i]
+	}
+	if same {
+		copy(q.tmp[:q.n], ps)
+		for i := range ps {
+			ps[i] = q.tmp[q.perm[i]]
+		}
+		return
+	}
+	q.lastN = q.n
+	var idx [maxParams]uint8
+	for i := range ps {
+		q.lastNames[i] = ps[i].name
+		idx[i] = uint8(i)
+	}
 	for i := 1; i < len(ps); i++ {
 		for j := i; j > 0 && ps[j].name < ps[j-1].name; j-- {
 			ps[j], ps[j-1] = ps[j-1], ps[j]
+			idx[j], idx[j-1] = idx[j-1], idx[j]
 		}
 	}
+	q.perm = idx
 }
 
 // wsPayload writes the WebSocket API's signed payload: every parameter,
@@ -202,6 +227,17 @@ func (q *reqBuf) appendQuery(dst []byte, g *signer, sign bool) []byte {
 // appendJSONString appends v as a JSON string.
 func appendJSONString(dst, v []byte) []byte {
 	dst = append(dst, '"')
+	clean := true
+	for _, c := range v {
+		if c == '"' || c == '\\' || c < 0x20 {
+			clean = false
+			break
+		}
+	}
+	if clean { // numbers, symbols, ids: one copy
+		dst = append(dst, v...)
+		return append(dst, '"')
+	}
 	for _, c := range v {
 		switch {
 		case c == '"' || c == '\\':
