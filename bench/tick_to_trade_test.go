@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"crypto/ed25519"
 	"hash/crc32"
 	"strconv"
 	"strings"
@@ -416,25 +417,10 @@ func contains(b []byte, s string) bool {
 //   - stages: a stamp at every stage boundary, the per-stage table logged
 //     (each stamp adds ~25 ns to the whole).
 func BenchmarkTickToTrade(b *testing.B) {
-	b.Run("path", func(b *testing.B) {
-		h := newT2T(b)
-		st := New()
-		warm(h)
-		b.ReportAllocs()
-		b.ResetTimer()
-		for range b.N {
-			f := h.nextFrame()
-			t0 := Now()
-			ok := h.run(f, h.evNs)
-			t1 := Now()
-			if !ok {
-				b.Fatal("no orders")
-			}
-			st.Record(TickToTrade, t1-t0)
-		}
-		b.StopTimer()
-		reportPercentiles(b, st, TickToTrade, "")
-	})
+	b.Run("path", func(b *testing.B) { benchPath(b, false) })
+	// The same with the Binance leg on a WebSocket API session logged on
+	// with an Ed25519 key: orders carry no per-request signature.
+	b.Run("path-ed25519-session", func(b *testing.B) { benchPath(b, true) })
 	b.Run("stages", func(b *testing.B) {
 		h := newT2T(b)
 		st := New()
@@ -516,4 +502,32 @@ func reportPercentiles(b *testing.B, st *Stages, s Stage, prefix string) {
 	b.ReportMetric(float64(hg.ValueAtQuantile(50)), prefix+"p50-ns")
 	b.ReportMetric(float64(hg.ValueAtQuantile(99)), prefix+"p99-ns")
 	b.ReportMetric(float64(hg.ValueAtQuantile(99.9)), prefix+"p99.9-ns")
+}
+
+// benchPath times the whole path, frame bytes to both orders ready; with
+// edSession the Binance leg goes out on an Ed25519-logged-on session.
+func benchPath(b *testing.B, edSession bool) {
+	h := newT2T(b)
+	if edSession {
+		priv := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+		cred := &exec.Credential{ID: "bench-ed", APIKey: h.bin.cred.APIKey, Kind: exec.Ed25519, Private: priv}
+		h.bin.cred = cred
+		h.bin.enc.LoggedOn(cred)
+	}
+	st := New()
+	warm(h)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		f := h.nextFrame()
+		t0 := Now()
+		ok := h.run(f, h.evNs)
+		t1 := Now()
+		if !ok {
+			b.Fatal("no orders")
+		}
+		st.Record(TickToTrade, t1-t0)
+	}
+	b.StopTimer()
+	reportPercentiles(b, st, TickToTrade, "")
 }

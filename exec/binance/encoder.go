@@ -11,11 +11,17 @@ import (
 // and tools use it. Owned by one goroutine; no allocation once its
 // buffers have grown.
 type Encoder struct {
-	q    reqBuf
-	g    signer
-	opts OrderOpts
-	id   uint64
+	q      reqBuf
+	g      signer
+	opts   OrderOpts
+	id     uint64
+	logged *exec.Credential // the key a session.logon authenticated (Ed25519)
 }
+
+// LoggedOn marks cred as the key of a session authenticated with
+// session.logon (Ed25519): its requests then carry no signature, as on a
+// Session, which is why Ed25519 keys are the fast path.
+func (e *Encoder) LoggedOn(cred *exec.Credential) { e.logged = cred }
 
 // NewEncoder returns an encoder writing with opts as given (RespOmit and
 // a zero RecvWindow leave those parameters out; a Session's defaults are
@@ -31,5 +37,5 @@ func (e *Encoder) AppendRequest(dst []byte, in *market.Intent, cred *exec.Creden
 	}
 	e.g.use(cred)
 	e.id++
-	return e.q.appendWSIntent(dst, e.id, in, &e.opts, &e.g, credSigns(cred, nil), tsMs)
+	return e.q.appendWSIntent(dst, e.id, in, &e.opts, &e.g, credSigns(cred, e.logged), tsMs)
 }

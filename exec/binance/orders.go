@@ -61,17 +61,17 @@ type param struct {
 // signed as sent). Owned by the session's encoding goroutine; its buffers
 // are reused, so after warm-up nothing allocates.
 type reqBuf struct {
-	ps   [maxParams]param
-	n    int
+	ps [maxParams]param
+	n  int
 	// The last sort's parameter names and order: a session sends the same
 	// shapes of request over and over, so the sort is a check and a copy.
 	lastNames [maxParams]string
 	lastN     int
 	perm      [maxParams]uint8
 	tmp       [maxParams]param
-	vals []byte // parameter values, back to back
-	pay  []byte // the signed payload
-	sig  []byte // the signature text
+	vals      []byte // parameter values, back to back
+	pay       []byte // the signed payload
+	sig       []byte // the signature text
 }
 
 func (q *reqBuf) reset() {
