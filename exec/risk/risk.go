@@ -366,6 +366,15 @@ func (c *Checker) Check(in *market.Intent, v *View, now int64) Verdict {
 	return c.bump(OK)
 }
 
+// RateReady reports whether an order on in would pass the order-rate check
+// at now, without taking a slot: strategies skip a decision whose orders
+// the rate limit would refuse anyway (and the refusals counter stays
+// meaningful). An instrument the Checker does not know reports false.
+func (c *Checker) RateReady(in *market.Instrument, now int64) bool {
+	l := c.lookup(in)
+	return l != nil && now >= l.tat-l.tau
+}
+
 // within reports whether a position pos moved by delta stays within ±limit,
 // or at least comes closer to zero (an order that reduces an over-limit
 // position is allowed). Positions are far from the int64 edges: mantissas

@@ -445,3 +445,37 @@ func TestVerdictString(t *testing.T) {
 		t.Errorf("got %q, want price_band", got)
 	}
 }
+
+// TestRateReady: RateReady says whether Check would pass the rate limit,
+// without taking a slot.
+func TestRateReady(t *testing.T) {
+	ins := []market.Instrument{{Venue: market.Binance, Symbol: "BTCUSDT", Pair: market.Pair{Base: "BTC", Quote: "USDT"}, PriceExp: 2, QtyExp: 5, Tick: 1, Step: 1}}
+	c, err := New(Config{
+		Defaults: Limits{MaxOrderQty: "1", MaxOrderNotional: "1000000", PriceBandBps: 500, MaxOpenOrders: 10, MaxOrdersPerSec: 1, OrderBurst: 1},
+		Assets:   []AssetLimits{{Asset: "BTC", MaxPosition: "5", MaxTotalPosition: "5"}},
+		Kill:     KillConfig{MaxLoss: 1, MaxDrawdown: 1},
+	}, ins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &market.Intent{Action: market.ActNew, Venue: market.Binance, Inst: &ins[0], Side: market.Buy, Type: market.Limit, Price: 6000000, Qty: 100}
+	v := &View{Book: book.Live, RefPrice: 6000000, FreeBase: 1e9, FreeQuote: 1e12}
+	const now = int64(1e12)
+	for i := 0; i < 3; i++ {
+		if !c.RateReady(&ins[0], now) {
+			t.Fatal("not ready before any order")
+		}
+	}
+	if got := c.Check(in, v, now); got != OK {
+		t.Fatalf("first order: %v", got)
+	}
+	if c.RateReady(&ins[0], now+1) {
+		t.Fatal("ready right after the only slot was taken")
+	}
+	if got := c.Check(in, v, now+1); got != RateLimit {
+		t.Fatalf("second order: %v, want rate_limit (RateReady said so)", got)
+	}
+	if !c.RateReady(&ins[0], now+int64(1e9)) {
+		t.Fatal("not ready a second later")
+	}
+}

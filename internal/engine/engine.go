@@ -392,6 +392,11 @@ func (c *Core) onBook(ev *Event) {
 	if c.kill.Active() || g.legst.InFlight() > 0 {
 		return // one attempt per pair at a time; none once killed
 	}
+	for _, j := range g.insts {
+		if !c.risk.RateReady(&c.ins[j], c.now) {
+			return // no order budget on a leg now: nothing to decide
+		}
+	}
 	c.stats.Evaluations++
 	op, ok := g.cross.Best(g.legs)
 	if !ok {
@@ -428,6 +433,11 @@ func (c *Core) onBook(ev *Event) {
 func (c *Core) onTri(t *triGroup, ev *Event) {
 	if t.open > 0 || c.kill.Active() {
 		return
+	}
+	for _, j := range t.insts {
+		if !c.risk.RateReady(&c.ins[j], c.now) {
+			return
+		}
 	}
 	for _, j := range t.insts {
 		if c.books[j] == nil {
