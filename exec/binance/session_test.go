@@ -451,7 +451,9 @@ func TestSessionHonours429(t *testing.T) {
 			t.Fatalf("send while blocked: got %v, want ErrRateLimited", err)
 		}
 	}
-	e.now.Add(int64(11 * time.Second)) // past Retry-After
+	// Well past Retry-After (at most the 10 s window's end, rounded up to
+	// whole seconds on the wire): the clock moves three windows on.
+	e.now.Add(int64(31 * time.Second))
 	in := send(t, s, limit(market.Buy, market.GTC, 5000000, 100))
 	rep.wait("ack after Retry-After", is(market.ReportAck, in.ClientID, market.New))
 	st := s.Stats()
