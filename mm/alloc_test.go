@@ -2,7 +2,11 @@
 
 package mm
 
-import "testing"
+import (
+	"testing"
+
+	"arbmm/internal/market"
+)
 
 func TestQuoterNoAlloc(t *testing.T) {
 	q := newQ(t, nil)
@@ -14,5 +18,37 @@ func TestQuoterNoAlloc(t *testing.T) {
 		q.Quote(top, 1, 0, 0, now)
 	}); a != 0 {
 		t.Errorf("%v allocations per quote, want 0", a)
+	}
+}
+
+func TestManagerNoAlloc(t *testing.T) {
+	m := NewManager(qInst, 0, true)
+	var n market.ClientID
+	ids := func() market.ClientID { n++; return n }
+	dst := make([]market.Intent, 0, 2*MaxLayers)
+	l1 := ladder([]market.Price{9990, 9980}, []market.Price{10010, 10020})
+	l2 := ladder([]market.Price{9995, 9985}, []market.Price{10015, 10025})
+	var rep market.Report
+	flip := false
+	if a := testing.AllocsPerRun(1000, func() {
+		l := l1
+		if flip {
+			l = l2
+		}
+		flip = !flip
+		dst = m.Update(l, false, 8, ids, dst[:0])
+		for i := range dst {
+			x := &dst[i]
+			if x.Action == market.ActReplace {
+				rep = market.Report{Kind: market.ReportCanceled, ClientID: x.ClientID, Status: market.Canceled}
+				m.OnReport(&rep)
+				rep = market.Report{Kind: market.ReportAck, ClientID: x.NewID, Status: market.New}
+			} else {
+				rep = market.Report{Kind: market.ReportAck, ClientID: x.ClientID, Status: market.New}
+			}
+			m.OnReport(&rep)
+		}
+	}); a != 0 {
+		t.Errorf("%v allocations per refresh, want 0", a)
 	}
 }
