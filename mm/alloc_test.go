@@ -52,3 +52,15 @@ func TestManagerNoAlloc(t *testing.T) {
 		t.Errorf("%v allocations per refresh, want 0", a)
 	}
 }
+
+func TestSignalNoAlloc(t *testing.T) {
+	s := NewSignal(100e6, 0.999)
+	top := signalTop(100, 40, 60)
+	now := int64(0)
+	if a := testing.AllocsPerRun(1000, func() {
+		now += 10e6
+		s.Observe(top, 2, now)
+	}); a != 0 {
+		t.Errorf("%v allocations per observation, want 0", a)
+	}
+}
