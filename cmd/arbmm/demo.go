@@ -163,6 +163,10 @@ func summary(w io.Writer, st engine.Status, elapsed time.Duration, gcAll, gcStea
 			p.Pair, p.Fills, float64(p.Volume)/sc, float64(p.Realised)/sc, float64(p.Unrealised)/sc, float64(p.Fees)/sc, p.Pair.Quote,
 			float64(p.Qty)/math.Pow10(p.QtyExp))
 	}
+	for _, m := range st.MM {
+		fmt.Fprintf(w, "  market maker %s: quotes %d, replaces %d, cancels %d, pulls %d, fills %d (bid %d, ask %d), spread captured %+.4f\n",
+			m.Symbol, m.Quotes, m.Replaces, m.Cancels, m.Pulls, m.Fills, m.BidFills, m.AskFills, m.SpreadCaptured)
+	}
 	fmt.Fprintf(w, "  P&L %+.4f (reporting currency, after fees; other quotes converted at their marks)\n", totalPnL(st))
 	for v, pnl := range st.VenuePnL {
 		if pnl == 0 {

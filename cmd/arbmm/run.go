@@ -91,6 +91,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if err := engine.TriSettings(cfg.Tri, ins, &ecfg); err != nil {
 		return fail(err)
 	}
+	if err := engine.MMSettings(cfg.MM, ins, &ecfg); err != nil {
+		return fail(err)
+	}
 	r := &runner{stderr: stderr}
 	defer r.close()
 	var lates []*engine.FeedTap

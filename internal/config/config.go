@@ -50,6 +50,7 @@ type Config struct {
 	// and risk is a market-data config (arbmm record).
 	Arb    *ArbConfig   `yaml:"arb"`
 	Tri    []TriConfig  `yaml:"tri"`
+	MM     []MMConfig   `yaml:"mm"`
 	Risk   *risk.Config `yaml:"risk"`
 	Engine EngineConfig `yaml:"engine"`
 	// Keystore is the encrypted key file (arbmm keys); its passphrase
@@ -91,6 +92,38 @@ type TriConfig struct {
 	SafetyMarginBps float64 `yaml:"safety_margin_bps"`
 	// MaxQty bounds a cycle, in B (ETH), decimal text.
 	MaxQty string `yaml:"max_qty"`
+}
+
+// MMConfig is one market maker (Avellaneda–Stoikov) on one venue's pair.
+// Prices in the pair's quote, sizes in its base, as decimal text where
+// they are amounts.
+type MMConfig struct {
+	Venue string `yaml:"venue"`
+	Pair  string `yaml:"pair"`
+	// Gamma is the risk aversion (per quote unit); HorizonSec the finite
+	// horizon (0: infinite, bounded by QMax).
+	Gamma      float64 `yaml:"gamma"`
+	HorizonSec float64 `yaml:"horizon_sec"`
+	// QMax and TargetInventory are in base units (decimal text).
+	QMax            string `yaml:"q_max"`
+	TargetInventory string `yaml:"target_inventory"`
+	// Sigma2Prior (price² per second) and KPrior (per quote unit) stand
+	// until the estimators have data.
+	Sigma2Prior float64 `yaml:"sigma2_prior"`
+	KPrior      float64 `yaml:"k_prior"`
+	// MinSpreadBps, Layers, LayerSpacingBps, LayerQty (base, decimal
+	// text): the ladder.
+	MinSpreadBps    float64 `yaml:"min_spread_bps"`
+	Layers          int     `yaml:"layers"`
+	LayerSpacingBps float64 `yaml:"layer_spacing_bps"`
+	LayerQty        string  `yaml:"layer_qty"`
+	// Fair is microprice (default), mid, or signal (the mid shifted by
+	// the short-horizon signal).
+	Fair string `yaml:"fair"`
+	// RefreshTicks is how far the wanted price may drift before a quote
+	// moves; StaleAfter the oldest book quoted on.
+	RefreshTicks int           `yaml:"refresh_ticks"`
+	StaleAfter   time.Duration `yaml:"stale_after"`
 }
 
 // EngineConfig is the core's threading.

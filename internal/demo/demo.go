@@ -38,11 +38,15 @@ import (
 // strategy, the risk limits and the core's threading (the same arb, risk
 // and engine sections as an engine config).
 type Config struct {
-	Sim    sim.Config          `yaml:"sim"`
-	Risk   risk.Config         `yaml:"risk"`
-	Arb    config.ArbConfig    `yaml:"arb"`
-	Tri    []config.TriConfig  `yaml:"tri"`
-	Engine config.EngineConfig `yaml:"engine"`
+	Sim  sim.Config         `yaml:"sim"`
+	Risk risk.Config        `yaml:"risk"`
+	Arb  config.ArbConfig   `yaml:"arb"`
+	Tri  []config.TriConfig `yaml:"tri"`
+	MM   []config.MMConfig  `yaml:"mm"`
+	// Strategies chooses what runs: any of arb, tri, mm (default all
+	// sections present).
+	Strategies []string            `yaml:"strategies"`
+	Engine     config.EngineConfig `yaml:"engine"`
 }
 
 // Load reads a demo config from fsys (configs.FS) or, with fsys nil, the
@@ -200,8 +204,27 @@ func (d *Demo) buildEngine(secrets map[string]string) error {
 	if err := engine.Settings(&cfg.Arb, cfg.Engine, ins, &ecfg); err != nil {
 		return err
 	}
-	if err := engine.TriSettings(cfg.Tri, ins, &ecfg); err != nil {
-		return err
+	on := func(name string) bool {
+		if len(cfg.Strategies) == 0 {
+			return true
+		}
+		for _, s := range cfg.Strategies {
+			if s == name {
+				return true
+			}
+		}
+		return false
+	}
+	ecfg.CrossOff = !on("arb")
+	if on("tri") {
+		if err := engine.TriSettings(cfg.Tri, ins, &ecfg); err != nil {
+			return err
+		}
+	}
+	if on("mm") {
+		if err := engine.MMSettings(cfg.MM, ins, &ecfg); err != nil {
+			return err
+		}
 	}
 	// The gateways need the core's rings and the core needs the gateways:
 	// build the gateways against forwarding sinks first.

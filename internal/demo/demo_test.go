@@ -200,3 +200,70 @@ func TestDemoLegFailuresHedged(t *testing.T) {
 	}
 	checkSettled(t, d, cfg, st)
 }
+
+// TestDemoMarketMaking: the market maker alone quotes both sides on the
+// simulated Binance, on the tick and step, resting (post-only: never
+// through the book), gets filled by the venue's flow, and when the kill
+// switch fires every quote is pulled; the balances still match the venue.
+func TestDemoMarketMaking(t *testing.T) {
+	cfg := loadDemo(t)
+	cfg.Strategies = []string{"mm"}
+	d, err := Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	v, _ := d.Sim.Venue("binance")
+	acct := v.Accounts["engine"]
+	p, _ := v.State.Pair("BTCUSDT")
+	var open []match.Order
+	eventually(t, 60*time.Second, func() bool {
+		v.State.Do(func(tx *venue.Tx) { open = tx.Open(p, acct, open[:0]) })
+		bids, asks := 0, 0
+		for _, o := range open {
+			if o.Side == market.Bid {
+				bids++
+			} else {
+				asks++
+			}
+		}
+		return bids > 0 && asks > 0
+	}, func() string { return fmt.Sprintf("not two-sided: %d open, %+v", len(open), d.Core.Status().MM) })
+	v.State.Do(func(tx *venue.Tx) {
+		bb, _ := p.Book.Best(market.Bid)
+		ba, _ := p.Book.Best(market.Ask)
+		for _, o := range tx.Open(p, acct, nil) {
+			if o.Price%p.Cfg.Tick != 0 || o.Qty%p.Cfg.Step != 0 {
+				t.Errorf("quote %d × %d off the tick or step", o.Price, o.Qty)
+			}
+			if o.Side == market.Bid && o.Price >= ba.Price || o.Side == market.Ask && o.Price <= bb.Price {
+				t.Errorf("quote %v %d crosses the book (%d / %d)", o.Side, o.Price, bb.Price, ba.Price)
+			}
+		}
+	})
+	eventually(t, 60*time.Second, func() bool {
+		st := d.Core.Status()
+		return len(st.MM) == 1 && st.MM[0].Fills > 0
+	}, func() string { return fmt.Sprintf("no quote filled: %+v", d.Core.Status().MM) })
+	d.Kill("end of test")
+	eventually(t, 10*time.Second, func() bool {
+		v.State.Do(func(tx *venue.Tx) { open = tx.Open(p, acct, open[:0]) })
+		return len(open) == 0
+	}, func() string { return fmt.Sprintf("%d quotes still resting after the kill switch", len(open)) })
+	d.Sim.Pause()
+	var last uint64
+	stable := 0
+	eventually(t, 20*time.Second, func() bool {
+		st := d.Core.Status()
+		if st.Stats.Reports == last && st.Stats.OpenOrders == 0 {
+			stable++
+		} else {
+			stable = 0
+		}
+		last = st.Stats.Reports
+		return stable >= 10
+	}, func() string { return "never settled" })
+	st := d.Core.Status()
+	t.Logf("market maker: %+v", st.MM[0])
+	checkSettled(t, d, cfg, st)
+}

@@ -16,6 +16,7 @@ import (
 	"arbmm/internal/cpu"
 	"arbmm/internal/market"
 	"arbmm/internal/ring"
+	"arbmm/mm"
 )
 
 // Gateway is one venue's order session as the core uses it: Send encodes,
@@ -76,6 +77,11 @@ type Config struct {
 	// Tri are the triangular arbitrages (three instruments of one venue
 	// each).
 	Tri []TriSetup
+	// MM are the market makers, one instrument each.
+	MM []MMSetup
+	// CrossOff disables the cross-exchange arbitrage (a market-making
+	// only configuration).
+	CrossOff bool
 	// Risk is the pre-trade checker (its kill switch included). Required.
 	Risk *risk.Checker
 	// Ring is the capacity of each producer's ring (power of two);
@@ -99,6 +105,36 @@ type Config struct {
 type TriSetup struct {
 	Insts [3]int
 	Cfg   arb.TriConfig
+}
+
+// MMSetup is one market maker: the instrument it quotes (an index into
+// Instruments), the quoting and the quote management settings.
+type MMSetup struct {
+	Inst          int
+	Quoter        mm.QuoterConfig
+	RefreshTicks  int
+	Signal        bool  // shift the fair value by the short-horizon signal
+	SignalHorizon int64 // ns; default 1s
+}
+
+// mmGroup is a market maker in the core.
+type mmGroup struct {
+	inst   int
+	q      *mm.Quoter
+	m      *mm.Manager
+	sig    *mm.Signal
+	ladder mm.Ladder
+	stats  MMStats
+}
+
+// MMStats are one market maker's counters.
+type MMStats struct {
+	Inst                      int
+	Symbol                    string // venue:symbol
+	Quotes, Replaces, Cancels uint64
+	Fills, Pulls              uint64
+	BidFills, AskFills        uint64
+	SpreadCaptured            float64 // Σ |fill price − mid| × qty, quote units
 }
 
 // triGroup is a triangular arbitrage in the core, with the orders of its
@@ -130,6 +166,8 @@ type Core struct {
 	grpOf  []int   // instrument → group, -1 none
 	tris   []triGroup
 	triOf  [][]int // instrument → its triangular groups
+	mms    []mmGroup
+	mmOf   [][]int // instrument → its market makers
 	out    []market.Intent
 	ev     Event
 	now    int64
@@ -222,7 +260,7 @@ func New(cfg Config) (*Core, error) {
 	var order []market.Pair
 	for i := range c.ins {
 		c.grpOf[i] = -1
-		if cfg.Gateways[c.ins[i].Venue] == nil {
+		if cfg.Gateways[c.ins[i].Venue] == nil || cfg.CrossOff {
 			continue
 		}
 		p := c.ins[i].Pair
@@ -270,6 +308,29 @@ func New(cfg Config) (*Core, error) {
 			c.triOf[i] = append(c.triOf[i], len(c.tris))
 		}
 		c.tris = append(c.tris, triGroup{insts: ts.Insts, tri: t})
+	}
+	c.mmOf = make([][]int, len(c.ins))
+	for _, ms := range cfg.MM {
+		if ms.Inst < 0 || ms.Inst >= len(c.ins) || cfg.Gateways[c.ins[ms.Inst].Venue] == nil {
+			return nil, fmt.Errorf("engine: market maker on instrument %d: not traded", ms.Inst)
+		}
+		in := &c.ins[ms.Inst]
+		q, err := mm.NewQuoter(ms.Quoter, in)
+		if err != nil {
+			return nil, fmt.Errorf("engine: %s %s: %w", in.Venue, in.Symbol, err)
+		}
+		g := mmGroup{inst: ms.Inst, q: q, m: mm.NewManager(in, ms.RefreshTicks, in.Venue == market.Binance)}
+		if ms.Signal {
+			h := ms.SignalHorizon
+			if h == 0 {
+				h = int64(time.Second)
+			}
+			g.sig = mm.NewSignal(h, 0.999)
+		}
+		g.stats.Inst = ms.Inst
+		g.stats.Symbol = in.Venue.String() + ":" + in.Symbol
+		c.mmOf[ms.Inst] = append(c.mmOf[ms.Inst], len(c.mms))
+		c.mms = append(c.mms, g)
 	}
 	return c, nil
 }
@@ -379,6 +440,9 @@ func (c *Core) onBook(ev *Event) {
 	for _, t := range c.triOf[i] {
 		c.onTri(&c.tris[t], ev)
 	}
+	for _, k := range c.mmOf[i] {
+		c.onMM(&c.mms[k])
+	}
 	if c.grpOf[i] < 0 {
 		return
 	}
@@ -426,6 +490,76 @@ func (c *Core) onBook(ev *Event) {
 		c.stats.TickToTradeLastNs = st[bench.AtSent] - ev.RecvNs
 		c.stages.RecordStamps(st)
 	}
+}
+
+// onMM requotes a market maker: the wanted ladder from the book and the
+// inventory, pulled when the book is not to be trusted or the kill switch
+// is on; the manager's intents go out through risk (cancels always pass;
+// a refused quote goes back to the manager as a reject).
+func (c *Core) onMM(g *mmGroup) {
+	i := g.inst
+	if c.books[i] == nil {
+		return
+	}
+	in := &c.ins[i]
+	t := &c.tops[i]
+	var inv float64
+	if b, dec, ok := c.pos.Asset(in.Pair.Base); ok {
+		inv = float64(c.pos.Change(in.Venue, b)) / float64(market.Pow10(dec))
+	}
+	var ref float64
+	if g.sig != nil && t.NBids > 0 && t.NAsks > 0 {
+		shift := g.sig.Observe(t, in.PriceExp, c.now)
+		ref = float64(t.Bids[0].Price+t.Asks[0].Price)/2/float64(market.Pow10(in.PriceExp)) + shift
+	}
+	var ok bool
+	g.ladder, ok = g.q.Quote(t, inv, ref, 0, c.now)
+	pulled := !ok || c.kill.Active()
+	if pulled {
+		g.stats.Pulls++
+	}
+	budget := 0
+	if c.risk.RateReady(in, c.now) {
+		budget = 2 * mm.MaxLayers
+	}
+	if pulled {
+		budget = 2 * mm.MaxLayers // cancels always go
+	}
+	c.out = g.m.Update(&g.ladder, pulled, budget, c.nextID, c.out[:0])
+	for k := range c.out {
+		x := &c.out[k]
+		if x.Action == market.ActCancel {
+			g.stats.Cancels++
+			c.send(x)
+			continue
+		}
+		if c.check(x) != risk.OK {
+			c.stats.RiskRefused++
+			id := x.ClientID
+			if x.Action == market.ActReplace {
+				id = x.NewID
+				g.m.OnReport(&market.Report{Kind: market.ReportReject, ClientID: x.ClientID, Req: market.ActReplace, Status: market.Unknown})
+			}
+			g.m.OnReport(&market.Report{Kind: market.ReportReject, ClientID: id, Req: market.ActNew, Status: market.Rejected})
+			continue
+		}
+		if x.Action == market.ActReplace {
+			g.stats.Replaces++
+		} else {
+			g.stats.Quotes++
+		}
+		c.send(x)
+	}
+}
+
+// MMStats returns the market makers' counters (after Run returns, or
+// through Status).
+func (c *Core) MMStats() []MMStats {
+	out := make([]MMStats, len(c.mms))
+	for k := range c.mms {
+		out[k] = c.mms[k].stats
+	}
+	return out
 }
 
 // onTri runs a triangular arbitrage on a book change of one of its pairs:
@@ -537,15 +671,33 @@ func (c *Core) send(in *market.Intent) {
 		c.stats.SendErrors++
 		return
 	}
-	if in.Action == market.ActNew {
+	switch in.Action {
+	case market.ActNew:
 		if _, err := c.orders.New(in, c.now); err != nil {
 			c.stats.SendErrors++
 			return
 		}
 		c.stats.Orders++
+	case market.ActReplace:
+		// The replacement is a new order in the table; the replaced one
+		// is being canceled.
+		repl := *in
+		repl.Action, repl.ClientID, repl.NewID = market.ActNew, in.NewID, 0
+		if _, err := c.orders.New(&repl, c.now); err != nil {
+			c.stats.SendErrors++
+			return
+		}
+		_, _ = c.orders.CancelSent(in.ClientID, c.now)
+		c.stats.Orders++
+	case market.ActCancel:
+		_, _ = c.orders.CancelSent(in.ClientID, c.now)
 	}
 	if err := gw.Send(in); err != nil {
 		c.stats.SendErrors++
+		if in.Action == market.ActReplace && len(c.pending) < cap(c.pending) {
+			c.pending = append(c.pending, market.Report{Kind: market.ReportReject, ClientID: in.NewID, Venue: in.Venue, Inst: in.Inst,
+				Req: market.ActNew, Status: market.Rejected, RecvTime: c.now, Reason: "not sent: " + sendErrText(err)})
+		}
 		if in.Action == market.ActNew && len(c.pending) < cap(c.pending) {
 			// Never sent: the order is refused as far as the table (and
 			// the leg tracking) goes. Booked after the current event, not
@@ -591,6 +743,27 @@ func (c *Core) onReport(r *market.Report) {
 	j := c.instIndex(r.Inst)
 	if j < 0 {
 		return
+	}
+	for _, k := range c.mmOf[j] {
+		g := &c.mms[k]
+		if ours, fill := g.m.OnReport(r); ours && fill {
+			t := &c.tops[j]
+			if t.NBids > 0 && t.NAsks > 0 {
+				pu := float64(market.Pow10(r.Inst.PriceExp))
+				mid := float64(t.Bids[0].Price+t.Asks[0].Price) / 2 / pu
+				px := float64(r.Price) / pu
+				g.q.OnFill(px, mid)
+				d := px - mid
+				if r.Side == market.Buy {
+					d = -d
+					g.stats.BidFills++
+				} else {
+					g.stats.AskFills++
+				}
+				g.stats.SpreadCaptured += d * float64(r.Qty) / float64(market.Pow10(r.Inst.QtyExp))
+			}
+			g.stats.Fills++
+		}
 	}
 	if final := r.Status.Final() || r.Kind == market.ReportReject || r.Kind == market.ReportCanceled || r.Kind == market.ReportExpired; final {
 		for _, ti := range c.triOf[j] {
@@ -663,6 +836,12 @@ func (c *Core) onTimer() {
 	if c.kill.Active() && !c.killed {
 		c.killed = true
 		c.cancelAll()
+	}
+	for k := range c.mms {
+		if c.books[c.mms[k].inst] != nil {
+			c.books[c.mms[k].inst].Read(&c.tops[c.mms[k].inst])
+		}
+		c.onMM(&c.mms[k]) // a stale book pulls quotes even when no event comes
 	}
 	c.publish()
 }

@@ -7,6 +7,7 @@ import (
 	"arbmm/internal/config"
 	"arbmm/internal/cpu"
 	"arbmm/internal/market"
+	"arbmm/mm"
 )
 
 // TriSettings adds the triangular arbitrages of the tri sections.
@@ -97,5 +98,68 @@ func Settings(a *config.ArbConfig, e config.EngineConfig, ins []market.Instrumen
 	}
 	dst.Cross = arb.CrossConfig{MinProfitBps: a.MinProfitBps, SafetyMarginBps: a.SafetyMarginBps, Levels: a.Levels, MaxOrderQty: 1}
 	dst.Legs = arb.LegsConfig{MaxHedgeSlippageBps: a.MaxHedgeSlippageBps, MaxUnhedgedNotional: unhedged, MaxUnhedgedTime: int64(a.MaxUnhedgedTime)}
+	return nil
+}
+
+// MMSettings adds the market makers of the mm sections.
+func MMSettings(mms []config.MMConfig, ins []market.Instrument, dst *Config) error {
+	for k, mc := range mms {
+		v, err := market.ParseVenue(mc.Venue)
+		if err != nil {
+			return fmt.Errorf("mm[%d].venue: %w", k, err)
+		}
+		p, err := market.ParsePair(mc.Pair)
+		if err != nil {
+			return fmt.Errorf("mm[%d].pair: %w", k, err)
+		}
+		idx := -1
+		for j := range ins {
+			if ins[j].Venue == v && ins[j].Pair == p {
+				idx = j
+			}
+		}
+		if idx < 0 {
+			return fmt.Errorf("mm[%d]: %s does not list %s", k, v, p)
+		}
+		in := &ins[idx]
+		dec := func(field, text string, required bool) (float64, error) {
+			if text == "" && !required {
+				return 0, nil
+			}
+			q, err := market.ParseFixed([]byte(text), in.QtyExp)
+			if err != nil {
+				return 0, fmt.Errorf("mm[%d].%s: %q: %w", k, field, text, err)
+			}
+			return float64(q) / float64(market.Pow10(in.QtyExp)), nil
+		}
+		qmax, err := dec("q_max", mc.QMax, true)
+		if err != nil {
+			return err
+		}
+		target, err := dec("target_inventory", mc.TargetInventory, false)
+		if err != nil {
+			return err
+		}
+		lq, err := market.ParseFixed([]byte(mc.LayerQty), in.QtyExp)
+		if err != nil {
+			return fmt.Errorf("mm[%d].layer_qty: %q: %w", k, mc.LayerQty, err)
+		}
+		qc := mm.QuoterConfig{Gamma: mc.Gamma, HorizonSec: mc.HorizonSec, QMax: qmax, TargetInventory: target,
+			Sigma2Prior: mc.Sigma2Prior, KPrior: mc.KPrior, MinSpreadBps: mc.MinSpreadBps, Layers: mc.Layers,
+			LayerSpacingBps: mc.LayerSpacingBps, LayerQty: []market.Qty{market.Qty(lq)}, StaleAfterNs: int64(mc.StaleAfter)}
+		setup := MMSetup{Inst: idx, RefreshTicks: mc.RefreshTicks}
+		switch mc.Fair {
+		case "", "microprice":
+			qc.Fair = mm.Microprice
+		case "mid":
+			qc.Fair = mm.Mid
+		case "signal":
+			qc.Fair, setup.Signal = mm.Reference, true
+		default:
+			return fmt.Errorf("mm[%d].fair: %q: want microprice, mid or signal", k, mc.Fair)
+		}
+		setup.Quoter = qc
+		dst.MM = append(dst.MM, setup)
+	}
 	return nil
 }

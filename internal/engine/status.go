@@ -24,6 +24,8 @@ type Status struct {
 	// marks, in the reporting currency (fees included: they left the
 	// holdings).
 	VenuePnL [market.NumVenues]float64
+	// MM are the market makers' counters.
+	MM       []MMStats
 	Verdicts [32]uint64 // risk refusals by verdict
 }
 
@@ -43,6 +45,7 @@ func (c *Core) Status() Status {
 	s := c.snap
 	s.Pairs = append([]PairPnL(nil), s.Pairs...)
 	s.Balances = append([]VenueBalance(nil), s.Balances...)
+	s.MM = append([]MMStats(nil), s.MM...)
 	return s
 }
 
@@ -77,6 +80,10 @@ func (c *Core) publish() {
 			s.Balances = append(s.Balances, VenueBalance{Venue: market.Venue(v), Asset: c.pos.assets[a].name, Dec: c.pos.assets[a].dec,
 				Amount: c.pos.Balance(market.Venue(v), id), Delta: c.pos.Change(market.Venue(v), id)})
 		}
+	}
+	s.MM = s.MM[:0]
+	for k := range c.mms {
+		s.MM = append(s.MM, c.mms[k].stats)
 	}
 	s.LiveBooks, s.Books = 0, len(c.books)
 	for j, b := range c.books {
