@@ -64,3 +64,19 @@ func TestSignalNoAlloc(t *testing.T) {
 		t.Errorf("%v allocations per observation, want 0", a)
 	}
 }
+
+func TestXEMMNoAlloc(t *testing.T) {
+	x := newX(t)
+	a := xTop([][2]int64{{5990000, 100000}}, [][2]int64{{6010000, 100000}})
+	b := xTop([][2]int64{{5999900, 100000}}, [][2]int64{{6000000, 100000}})
+	now := int64(1e9)
+	if n := testing.AllocsPerRun(1000, func() {
+		now += 1e6
+		x.Quote(a, b, now)
+		if h, ok := x.OnFill(market.Buy, 20000, b, now, 1); ok {
+			x.OnHedgeFill(h.Side, h.Qty, now)
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations per quote and hedge, want 0", n)
+	}
+}

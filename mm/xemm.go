@@ -29,19 +29,28 @@ type XConfig struct {
 // XEMM prices quotes on A from B's executable depth for the quoted size,
 // so that every fill on A can be hedged on B at a profit, and turns each
 // fill into the hedge: an IOC on B for the same quantity, the other side.
-// A side whose hedge B's book cannot absorb is not quoted. Owned by the
-// engine goroutine; no allocation.
+// A side whose hedge B's book cannot absorb is not quoted.
+//
+// The exposure it tracks is the net base position of A and B together
+// since the start (fills on A add to it, hedge fills on B take it back);
+// hedges in flight are tracked apart so that a second fill while the
+// first hedge is out sends only the difference. Exposure smaller than B
+// can trade (its step or minimum quantity) is dust: not hedged, not
+// counted against the caps. Owned by the engine goroutine; no allocation.
 type XEMM struct {
 	cfg      XConfig
 	a, b     *market.Instrument
-	unhedged market.Qty // base bought (+) or sold (−) on A and not yet hedged on B
-	since    int64      // when the oldest unhedged fill came
+	dust     market.Qty
+	unhedged market.Qty // net base bought (+) or sold (−) over A and B
+	inflight market.Qty // hedges sent on B and not final: + buys, − sells
+	since    int64      // when the exposure last rose above dust
+	breach   bool       // the current exposure has breached (counted once)
 	Stats    XStats
 }
 
 // XStats count what the cross-exchange market maker did.
 type XStats struct {
-	Quotes, PulledThin, Fills, Hedges, Breaches uint64
+	Quotes, PulledThin, Fills, Hedges, HedgeFills, Breaches uint64
 }
 
 // NewXEMM validates cfg for quoting on a and hedging on b.
@@ -53,11 +62,18 @@ func NewXEMM(cfg XConfig, a, b *market.Instrument) (*XEMM, error) {
 		return nil, errors.New("mm: the two instruments must share the pair's exponents")
 	case cfg.Qty <= 0 || cfg.MaxUnhedgedQty <= 0 || cfg.MaxUnhedgedNs <= 0:
 		return nil, errors.New("mm: qty and the unhedged caps must be > 0")
-	case !(cfg.MinProfitBps >= 0) || !(cfg.HedgeSlippageBps > 0):
-		return nil, errors.New("mm: min_profit_bps must be >= 0 and hedge_slippage_bps > 0")
+	case !(cfg.MinProfitBps >= 0) || !(cfg.HedgeSlippageBps > 0) || cfg.HedgeSlippageBps >= 1e4:
+		return nil, errors.New("mm: min_profit_bps must be >= 0 and hedge_slippage_bps within (0, 10000)")
+	case cfg.Qty%a.StepOr1() != 0 || cfg.Qty%b.StepOr1() != 0 || cfg.Qty < a.MinQty || cfg.Qty < b.MinQty:
+		return nil, errors.New("mm: qty must be on both venues' steps and at least their minimum quantities")
+	case cfg.MaxUnhedgedQty < cfg.Qty:
+		return nil, errors.New("mm: max_unhedged_qty must be at least qty (one fill)")
 	}
-	return &XEMM{cfg: cfg, a: a, b: b}, nil
+	return &XEMM{cfg: cfg, a: a, b: b, dust: max(b.StepOr1(), b.MinQty)}, nil
 }
+
+// Instruments are the quoted (A) and the hedge (B) instrument.
+func (x *XEMM) Instruments() (a, b *market.Instrument) { return x.a, x.b }
 
 // walk is the average price of taking qty from levels (best first), and
 // whether they hold that much.
@@ -77,14 +93,13 @@ func walk(levels []book.Level, qty market.Qty) (float64, bool) {
 
 // Quote returns the ladder for A (one level per side) from A's top (for
 // the post-only bound) and B's top at time now. ok is false when the
-// quotes must be pulled: a book not Live, or the unhedged exposure past
-// its caps.
+// quotes must be pulled: a book not Live, or the exposure past its caps.
 func (x *XEMM) Quote(a, b *book.Top, now int64) (Ladder, bool) {
 	var l Ladder
 	if a == nil || b == nil || a.State != book.Live || b.State != book.Live || a.NBids == 0 || a.NAsks == 0 {
 		return l, false
 	}
-	if x.breached(now) {
+	if x.Check(now) {
 		return l, false
 	}
 	cost := (x.a.MakerFeeBps + x.b.TakerFeeBps + x.cfg.MinProfitBps) / 1e4
@@ -109,86 +124,134 @@ func (x *XEMM) Quote(a, b *book.Top, now int64) (Ladder, bool) {
 	} else {
 		x.Stats.PulledThin++
 	}
-	// The side that would add to an unhedged position is not quoted while
-	// one is outstanding.
-	if x.unhedged > 0 {
+	// The side that would add to an exposure is not quoted while one is
+	// outstanding.
+	if x.unhedged >= x.dust {
 		l.NBids = 0
-	} else if x.unhedged < 0 {
+	} else if x.unhedged <= -x.dust {
 		l.NAsks = 0
 	}
 	x.Stats.Quotes++
 	return l, true
 }
 
-// breached reports (and counts, once per episode) exposure past the caps.
-func (x *XEMM) breached(now int64) bool {
-	u := x.unhedged
-	if u < 0 {
-		u = -u
-	}
-	if u == 0 {
+// Check reports whether the exposure is past its caps at now (more than
+// MaxUnhedgedQty, or above dust for longer than MaxUnhedgedNs), counting
+// a breach once per episode. The engine calls it on its timer too, so a
+// breach is seen without an event.
+func (x *XEMM) Check(now int64) bool {
+	u := abs(x.unhedged)
+	if u < x.dust {
+		x.breach = false
 		return false
 	}
 	if u > x.cfg.MaxUnhedgedQty || now-x.since > x.cfg.MaxUnhedgedNs {
+		if !x.breach {
+			x.breach = true
+			x.Stats.Breaches++
+		}
 		return true
 	}
 	return false
 }
 
-// OnFill books a fill of a quote on A (side as A saw it: Buy when our bid
-// filled) and returns the hedge on B: an IOC of the same quantity on the
-// other side, its price B's best moved by the slippage allowance. ok is
-// false when B's book is not usable (the exposure stays, capped).
-func (x *XEMM) OnFill(side market.Side, qty market.Qty, b *book.Top, now int64, id market.ClientID) (market.Intent, bool) {
-	x.Stats.Fills++
-	if x.unhedged == 0 {
+func abs(q market.Qty) market.Qty {
+	if q < 0 {
+		return -q
+	}
+	return q
+}
+
+// move books a change of the exposure at now, starting its clock when it
+// rises above dust.
+func (x *XEMM) move(d market.Qty, now int64) {
+	was := abs(x.unhedged) >= x.dust
+	x.unhedged += d
+	if !was && abs(x.unhedged) >= x.dust {
 		x.since = now
 	}
+}
+
+// OnFill books a fill of a quote on A (side as A saw it: Buy when our bid
+// filled) and returns the hedge on B: an IOC for the exposure not already
+// being hedged, the other side, priced at B's best moved by the slippage
+// allowance. ok is false when there is nothing to hedge or B's book is
+// not usable (the exposure stays, capped; Retry sends it later).
+func (x *XEMM) OnFill(side market.Side, qty market.Qty, b *book.Top, now int64, id market.ClientID) (market.Intent, bool) {
+	x.Stats.Fills++
 	if side == market.Buy {
-		x.unhedged += qty
+		x.move(qty, now)
 	} else {
-		x.unhedged -= qty
+		x.move(-qty, now)
 	}
-	if x.breached(now) {
-		x.Stats.Breaches++
-	}
+	x.Check(now)
 	return x.hedge(b, id)
 }
 
-// Retry returns the hedge of what is still unhedged (after a hedge that
-// filled partly or not at all).
+// Retry returns the hedge of what is exposed and not being hedged (after
+// a hedge that filled partly or not at all, or one B's book refused).
 func (x *XEMM) Retry(b *book.Top, id market.ClientID) (market.Intent, bool) { return x.hedge(b, id) }
 
 func (x *XEMM) hedge(b *book.Top, id market.ClientID) (market.Intent, bool) {
-	if x.unhedged == 0 || b == nil || b.State != book.Live || b.NBids == 0 || b.NAsks == 0 {
+	need := -x.unhedged - x.inflight // + buy on B, − sell
+	if abs(need) < x.dust || b == nil || b.State != book.Live || b.NBids == 0 || b.NAsks == 0 {
 		return market.Intent{}, false
 	}
 	tick := float64(x.b.TickOr1())
 	in := market.Intent{Action: market.ActNew, Venue: x.b.Venue, Inst: x.b, Type: market.Limit, TIF: market.IOC, ClientID: id}
 	slip := x.cfg.HedgeSlippageBps / 1e4
-	if x.unhedged > 0 { // long on A: sell on B
-		in.Side, in.Qty = market.Sell, x.unhedged
+	if need < 0 { // long: sell on B no lower than its bid less the allowance
+		in.Side, in.Qty = market.Sell, -need
 		in.Price = market.Price(math.Ceil(float64(b.Bids[0].Price)*(1-slip)/tick) * tick)
 	} else {
-		in.Side, in.Qty = market.Buy, -x.unhedged
+		in.Side, in.Qty = market.Buy, need
 		in.Price = market.Price(math.Floor(float64(b.Asks[0].Price)*(1+slip)/tick) * tick)
 	}
 	in.Qty -= in.Qty % x.b.StepOr1()
-	if in.Qty <= 0 {
+	if in.Qty < x.dust || in.Price <= 0 {
 		return market.Intent{}, false
 	}
-	x.Stats.Hedges++
+	x.Sent(in.Side, in.Qty)
 	return in, true
 }
 
-// OnHedgeFill books a fill of a hedge on B (side as B saw it).
-func (x *XEMM) OnHedgeFill(side market.Side, qty market.Qty) {
-	if side == market.Sell {
-		x.unhedged -= qty
+// Sent books a hedge order of qty on B as in flight (hedge does it for
+// the intents it returns).
+func (x *XEMM) Sent(side market.Side, qty market.Qty) {
+	x.Stats.Hedges++
+	if side == market.Buy {
+		x.inflight += qty
 	} else {
-		x.unhedged += qty
+		x.inflight -= qty
 	}
 }
 
-// Unhedged is the base position on A not yet hedged on B (+ long).
+// OnHedgeFill books a fill of a hedge on B (side as B saw it).
+func (x *XEMM) OnHedgeFill(side market.Side, qty market.Qty, now int64) {
+	x.Stats.HedgeFills++
+	if side == market.Buy {
+		x.inflight -= qty
+		x.move(qty, now)
+	} else {
+		x.inflight += qty
+		x.move(-qty, now)
+	}
+}
+
+// OnHedgeDone books the end of a hedge order on B with left of its
+// quantity unfilled (canceled, expired, rejected, or never sent because
+// risk refused it): that much is no longer in flight.
+func (x *XEMM) OnHedgeDone(side market.Side, left market.Qty) {
+	if side == market.Buy {
+		x.inflight -= left
+	} else {
+		x.inflight += left
+	}
+}
+
+// Unhedged is the net base position over A and B (+ long); InFlight the
+// hedges outstanding on B (+ buys).
 func (x *XEMM) Unhedged() market.Qty { return x.unhedged }
+
+// InFlight is the quantity of hedges sent on B and not yet final (+ buys).
+func (x *XEMM) InFlight() market.Qty { return x.inflight }
