@@ -96,10 +96,10 @@ func walk(levels []book.Level, qty market.Qty) (float64, bool) {
 // quotes must be pulled: a book not Live, or the exposure past its caps.
 func (x *XEMM) Quote(a, b *book.Top, now int64) (Ladder, bool) {
 	var l Ladder
-	if a == nil || b == nil || a.State != book.Live || b.State != book.Live || a.NBids == 0 || a.NAsks == 0 {
+	if x.Check(now) {
 		return l, false
 	}
-	if x.Check(now) {
+	if a == nil || b == nil || a.State != book.Live || b.State != book.Live || a.NBids == 0 || a.NAsks == 0 {
 		return l, false
 	}
 	cost := (x.a.MakerFeeBps + x.b.TakerFeeBps + x.cfg.MinProfitBps) / 1e4

@@ -94,6 +94,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if err := engine.MMSettings(cfg.MM, ins, &ecfg); err != nil {
 		return fail(err)
 	}
+	if err := engine.XEMMSettings(cfg.XEMM, ins, &ecfg); err != nil {
+		return fail(err)
+	}
 	r := &runner{stderr: stderr}
 	defer r.close()
 	var lates []*engine.FeedTap

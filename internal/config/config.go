@@ -51,6 +51,7 @@ type Config struct {
 	Arb    *ArbConfig   `yaml:"arb"`
 	Tri    []TriConfig  `yaml:"tri"`
 	MM     []MMConfig   `yaml:"mm"`
+	XEMM   []XEMMConfig `yaml:"xemm"`
 	Risk   *risk.Config `yaml:"risk"`
 	Engine EngineConfig `yaml:"engine"`
 	// Keystore is the encrypted key file (arbmm keys); its passphrase
@@ -124,6 +125,27 @@ type MMConfig struct {
 	// moves; StaleAfter the oldest book quoted on.
 	RefreshTicks int           `yaml:"refresh_ticks"`
 	StaleAfter   time.Duration `yaml:"stale_after"`
+}
+
+// XEMMConfig is one cross-exchange market maker: quotes on QuoteVenue
+// priced from HedgeVenue's depth, every fill hedged there at once.
+type XEMMConfig struct {
+	Pair       string `yaml:"pair"`
+	QuoteVenue string `yaml:"quote_venue"` // A: the less liquid venue, quoted as maker
+	HedgeVenue string `yaml:"hedge_venue"` // B: the liquid venue, hedged as taker
+	// Qty is the size quoted on each side (base, decimal text).
+	Qty string `yaml:"qty"`
+	// MinProfitBps is the edge kept after A's maker and B's taker fee.
+	MinProfitBps float64 `yaml:"min_profit_bps"`
+	// HedgeSlippageBps bounds a hedge's IOC price from B's best.
+	HedgeSlippageBps float64 `yaml:"hedge_slippage_bps"`
+	// MaxUnhedgedQty (base, decimal text) and MaxUnhedgedTime cap the
+	// exposure between a fill and its hedge: beyond either the quotes are
+	// pulled and the kill switch trips.
+	MaxUnhedgedQty  string        `yaml:"max_unhedged_qty"`
+	MaxUnhedgedTime time.Duration `yaml:"max_unhedged_time"`
+	// RefreshTicks as in MMConfig.
+	RefreshTicks int `yaml:"refresh_ticks"`
 }
 
 // EngineConfig is the core's threading.

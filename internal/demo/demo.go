@@ -38,13 +38,14 @@ import (
 // strategy, the risk limits and the core's threading (the same arb, risk
 // and engine sections as an engine config).
 type Config struct {
-	Sim  sim.Config         `yaml:"sim"`
-	Risk risk.Config        `yaml:"risk"`
-	Arb  config.ArbConfig   `yaml:"arb"`
-	Tri  []config.TriConfig `yaml:"tri"`
-	MM   []config.MMConfig  `yaml:"mm"`
-	// Strategies chooses what runs: any of arb, tri, mm (default all
-	// sections present).
+	Sim  sim.Config          `yaml:"sim"`
+	Risk risk.Config         `yaml:"risk"`
+	Arb  config.ArbConfig    `yaml:"arb"`
+	Tri  []config.TriConfig  `yaml:"tri"`
+	MM   []config.MMConfig   `yaml:"mm"`
+	XEMM []config.XEMMConfig `yaml:"xemm"`
+	// Strategies chooses what runs: any of arb, tri, mm, xemm (default
+	// all sections present).
 	Strategies []string            `yaml:"strategies"`
 	Engine     config.EngineConfig `yaml:"engine"`
 }
@@ -223,6 +224,11 @@ func (d *Demo) buildEngine(secrets map[string]string) error {
 	}
 	if on("mm") {
 		if err := engine.MMSettings(cfg.MM, ins, &ecfg); err != nil {
+			return err
+		}
+	}
+	if on("xemm") {
+		if err := engine.XEMMSettings(cfg.XEMM, ins, &ecfg); err != nil {
 			return err
 		}
 	}

@@ -4,8 +4,10 @@ package engine
 
 import (
 	"testing"
+	"time"
 
 	"arbmm/internal/market"
+	"arbmm/mm"
 )
 
 func TestPositionsApplyNoAlloc(t *testing.T) {
@@ -69,5 +71,79 @@ func TestCoreNoAlloc(t *testing.T) {
 	}
 	if trades < 200 {
 		t.Fatalf("%d of 201 runs traded: the test is not testing", trades)
+	}
+}
+
+// ringGateway keeps the last 64 intents sent, without allocating.
+type ringGateway struct {
+	n   int
+	buf [64]market.Intent
+}
+
+func (g *ringGateway) Send(in *market.Intent) error { g.buf[g.n%64] = *in; g.n++; return nil }
+func (g *ringGateway) Close() error                 { return nil }
+
+// TestCoreQuotingNoAlloc: book events that move both market makers'
+// quotes (requote, cancel-replace, cancel and new), their acks, fills of
+// the cross-exchange maker's quotes, the hedges they send and the hedges'
+// fills allocate nothing.
+func TestCoreQuotingNoAlloc(t *testing.T) {
+	r := quoteRig(t, 1e6, 1000, func(c *Config) {
+		c.MM = []MMSetup{mmSetup(0)}
+		c.XEMM = []XEMMSetup{{Quote: 1, Hedge: 0, RefreshTicks: 1, Cfg: mm.XConfig{MinProfitBps: 3, Qty: 1000, HedgeSlippageBps: 20,
+			MaxUnhedgedQty: 5000, MaxUnhedgedNs: int64(time.Hour)}}}
+	})
+	var g ringGateway
+	r.c.cfg.Gateways[market.Binance], r.c.cfg.Gateways[market.Kraken] = &g, &g
+	var ev Event
+	ackAll := func(from int) {
+		for k := from; k < g.n; k++ {
+			x := &g.buf[k%64]
+			rep := market.Report{Venue: x.Venue, Inst: x.Inst, ClientID: x.ClientID, Side: x.Side, Status: market.New, Kind: market.ReportAck}
+			switch {
+			case x.Action == market.ActCancel:
+				rep.Kind, rep.Status = market.ReportCanceled, market.Canceled
+			case x.Action == market.ActReplace:
+				ev = Event{Kind: EvReport, Report: market.Report{Kind: market.ReportCanceled, Venue: x.Venue, Inst: x.Inst, ClientID: x.ClientID, Status: market.Canceled}}
+				r.c.handle(&ev)
+				rep.ClientID = x.NewID
+			case x.TIF == market.IOC: // a hedge: filled
+				rep.Kind, rep.Status, rep.Price, rep.Qty, rep.CumQty, rep.TradeID = market.ReportFill, market.Filled, x.Price, x.Qty, x.Qty, uint64(x.ClientID)
+			case x.Venue == market.Kraken && x.Side == market.Buy: // the cross-exchange bid: acked, then filled
+				ev = Event{Kind: EvReport, Report: rep}
+				r.c.handle(&ev)
+				rep.Kind, rep.Status, rep.Price, rep.Qty, rep.CumQty, rep.TradeID = market.ReportFill, market.Filled, x.Price, x.Qty, x.Qty, uint64(x.ClientID)
+			}
+			ev = Event{Kind: EvReport, Report: rep}
+			r.c.handle(&ev)
+		}
+	}
+	r.quote(0, 59990, 60010)
+	r.quote(1, 59900, 60100)
+	ackAll(0)
+	flip := false
+	a := testing.AllocsPerRun(500, func() {
+		r.now += int64(time.Millisecond)
+		b := r.books[0]
+		b.Clear()
+		p := market.Price(5999000)
+		if flip {
+			p += 300
+		}
+		flip = !flip
+		b.Set(market.Bid, p, 1e5)
+		b.Set(market.Ask, p+2000, 1e5)
+		b.Commit(1, r.now, r.now)
+		from := g.n
+		ev = Event{Kind: EvBook, Inst: 0, RecvNs: r.now}
+		r.c.handle(&ev)
+		ackAll(from)
+	})
+	st := r.c.xemms[0].stats
+	if a != 0 {
+		t.Errorf("%v allocations per requote and hedge, want 0", a)
+	}
+	if st.Fills < 100 || st.HedgeFills < 100 || r.c.mms[0].stats.Replaces < 100 {
+		t.Fatalf("not testing: %d fills, %d hedge fills, %d replaces", st.Fills, st.HedgeFills, r.c.mms[0].stats.Replaces)
 	}
 }

@@ -79,6 +79,9 @@ type Config struct {
 	Tri []TriSetup
 	// MM are the market makers, one instrument each.
 	MM []MMSetup
+	// XEMM are the cross-exchange market makers (quote on one venue,
+	// hedge on another).
+	XEMM []XEMMSetup
 	// CrossOff disables the cross-exchange arbitrage (a market-making
 	// only configuration).
 	CrossOff bool
@@ -129,12 +132,19 @@ type mmGroup struct {
 
 // MMStats are one market maker's counters.
 type MMStats struct {
-	Inst                      int
-	Symbol                    string // venue:symbol
-	Quotes, Replaces, Cancels uint64
-	Fills, Pulls              uint64
-	BidFills, AskFills        uint64
-	SpreadCaptured            float64 // Σ |fill price − mid| × qty, quote units
+	QuoteStats
+	Inst               int
+	Symbol             string // venue:symbol
+	Fills              uint64
+	BidFills, AskFills uint64
+	SpreadCaptured     float64 // Σ |fill price − mid| × qty, quote units
+	// Cash is Σ (sells − buys) × price of its fills, Fees what they cost
+	// (quote units), Position the base they left; PnL = Cash − Fees +
+	// Position at the mid, as of the last tick.
+	Cash, Fees, Position, PnL float64
+	// Inventory is the venue's base holding change now; InvMin and InvMax
+	// the extremes it reached (base units): the inventory path.
+	Inventory, InvMin, InvMax float64
 }
 
 // triGroup is a triangular arbitrage in the core, with the orders of its
@@ -168,11 +178,16 @@ type Core struct {
 	triOf  [][]int // instrument → its triangular groups
 	mms    []mmGroup
 	mmOf   [][]int // instrument → its market makers
+	xemms  []xemmGroup
+	xOf    [][]int       // instrument → its cross-exchange market makers (as A or B)
+	xh     market.Intent // a hedge being sent (a field: an interface call would move a local to the heap)
 	out    []market.Intent
 	ev     Event
 	now    int64
 	idler  cpu.Idler
 	killed bool // the kill switch was seen active (cancel-all sent)
+
+	arbBreaches uint64 // the arbitrage groups' leg breaches, summed
 
 	stats     Stats
 	statusMu  sync.Mutex
@@ -332,6 +347,12 @@ func New(cfg Config) (*Core, error) {
 		c.mmOf[ms.Inst] = append(c.mmOf[ms.Inst], len(c.mms))
 		c.mms = append(c.mms, g)
 	}
+	c.xOf = make([][]int, len(c.ins))
+	for _, xs := range cfg.XEMM {
+		if err := c.addXEMM(xs); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
 }
 
@@ -437,11 +458,17 @@ func (c *Core) onBook(ev *Event) {
 	if ev.Book != nil && c.books[i] == nil {
 		c.books[i] = ev.Book
 	}
+	if c.books[i] != nil {
+		c.books[i].Read(&c.tops[i]) // every strategy below sees this event's book
+	}
 	for _, t := range c.triOf[i] {
 		c.onTri(&c.tris[t], ev)
 	}
 	for _, k := range c.mmOf[i] {
 		c.onMM(&c.mms[k])
+	}
+	for _, k := range c.xOf[i] {
+		c.onXEMM(&c.xemms[k])
 	}
 	if c.grpOf[i] < 0 {
 		return
@@ -512,44 +539,11 @@ func (c *Core) onMM(g *mmGroup) {
 		shift := g.sig.Observe(t, in.PriceExp, c.now)
 		ref = float64(t.Bids[0].Price+t.Asks[0].Price)/2/float64(market.Pow10(in.PriceExp)) + shift
 	}
+	g.stats.Inventory = inv
+	g.stats.InvMin, g.stats.InvMax = min(g.stats.InvMin, inv), max(g.stats.InvMax, inv)
 	var ok bool
 	g.ladder, ok = g.q.Quote(t, inv, ref, 0, c.now)
-	pulled := !ok || c.kill.Active()
-	if pulled {
-		g.stats.Pulls++
-	}
-	budget := 0
-	if c.risk.RateReady(in, c.now) {
-		budget = 2 * mm.MaxLayers
-	}
-	if pulled {
-		budget = 2 * mm.MaxLayers // cancels always go
-	}
-	c.out = g.m.Update(&g.ladder, pulled, budget, c.nextID, c.out[:0])
-	for k := range c.out {
-		x := &c.out[k]
-		if x.Action == market.ActCancel {
-			g.stats.Cancels++
-			c.send(x)
-			continue
-		}
-		if c.check(x) != risk.OK {
-			c.stats.RiskRefused++
-			id := x.ClientID
-			if x.Action == market.ActReplace {
-				id = x.NewID
-				g.m.OnReport(&market.Report{Kind: market.ReportReject, ClientID: x.ClientID, Req: market.ActReplace, Status: market.Unknown})
-			}
-			g.m.OnReport(&market.Report{Kind: market.ReportReject, ClientID: id, Req: market.ActNew, Status: market.Rejected})
-			continue
-		}
-		if x.Action == market.ActReplace {
-			g.stats.Replaces++
-		} else {
-			g.stats.Quotes++
-		}
-		c.send(x)
-	}
+	c.manage(g.m, in, &g.ladder, !ok || c.kill.Active(), &g.stats.QuoteStats)
 }
 
 // MMStats returns the market makers' counters (after Run returns, or
@@ -763,7 +757,14 @@ func (c *Core) onReport(r *market.Report) {
 				g.stats.SpreadCaptured += d * float64(r.Qty) / float64(market.Pow10(r.Inst.QtyExp))
 			}
 			g.stats.Fills++
+			cash, base := fillFlow(r)
+			g.stats.Cash += cash
+			g.stats.Position += base
+			g.stats.Fees += c.feeQuote(r)
 		}
+	}
+	for _, k := range c.xOf[j] {
+		c.onXEMMReport(&c.xemms[k], j, r)
 	}
 	if final := r.Status.Final() || r.Kind == market.ReportReject || r.Kind == market.ReportCanceled || r.Kind == market.ReportExpired; final {
 		for _, ti := range c.triOf[j] {
@@ -820,9 +821,14 @@ func (c *Core) onTimer() {
 		c.sendHedges(g)
 		breaches += g.legst.Stats.Breaches
 	}
-	if breaches > c.stats.Breaches {
-		c.stats.Breaches = breaches
+	if breaches > c.arbBreaches {
+		c.stats.Breaches += breaches - c.arbBreaches
+		c.arbBreaches = breaches
 		c.kill.Trigger(risk.Unhedged, "an arbitrage leg could not be hedged within its caps", c.now)
+	}
+	if c.xemmTimer() {
+		c.stats.Breaches++
+		c.kill.Trigger(risk.Unhedged, "a cross-exchange market maker's exposure passed its caps", c.now)
 	}
 	c.drainPending()
 	// A venue down too long trips the switch: it is checked on every tick.
@@ -838,10 +844,12 @@ func (c *Core) onTimer() {
 		c.cancelAll()
 	}
 	for k := range c.mms {
-		if c.books[c.mms[k].inst] != nil {
-			c.books[c.mms[k].inst].Read(&c.tops[c.mms[k].inst])
+		g := &c.mms[k]
+		if c.books[g.inst] != nil {
+			c.books[g.inst].Read(&c.tops[g.inst])
 		}
-		c.onMM(&c.mms[k]) // a stale book pulls quotes even when no event comes
+		c.onMM(g) // a stale book pulls quotes even when no event comes
+		g.stats.PnL = g.stats.Cash - g.stats.Fees + g.stats.Position*c.markOf(g.inst)
 	}
 	c.publish()
 }
@@ -896,6 +904,43 @@ func (c *Core) mark(in *market.Instrument) market.Price {
 				return (t.Bids[0].Price + t.Asks[0].Price) / 2
 			}
 		}
+	}
+	return 0
+}
+
+// markOf is instrument j's mid in real units (0 without a two-sided
+// book).
+func (c *Core) markOf(j int) float64 {
+	in := &c.ins[j]
+	return float64(c.mark(in)) / float64(market.Pow10(in.PriceExp))
+}
+
+// fillFlow is a fill's quote cash (+ received) and base (+ received), in
+// real units.
+func fillFlow(r *market.Report) (cash, base float64) {
+	q := float64(r.Qty) / float64(market.Pow10(r.Inst.QtyExp))
+	v := float64(r.Price) / float64(market.Pow10(r.Inst.PriceExp)) * q
+	if r.Side == market.Buy {
+		return -v, q
+	}
+	return v, -q
+}
+
+// feeQuote is a fill's fee in the pair's quote: a fee in the base at the
+// fill's price, one in another asset at the marks.
+func (c *Core) feeQuote(r *market.Report) float64 {
+	if r.Fee == 0 {
+		return 0
+	}
+	f := float64(r.Fee) / float64(market.Pow10(int(r.FeeExp)))
+	switch r.FeeAsset {
+	case r.Inst.Pair.Quote:
+		return f
+	case r.Inst.Pair.Base:
+		return f * float64(r.Price) / float64(market.Pow10(r.Inst.PriceExp))
+	}
+	if q := c.rate(r.Inst.Pair.Quote); q > 0 {
+		return f * c.rate(r.FeeAsset) / q
 	}
 	return 0
 }

@@ -163,3 +163,49 @@ func MMSettings(mms []config.MMConfig, ins []market.Instrument, dst *Config) err
 	}
 	return nil
 }
+
+// XEMMSettings adds the cross-exchange market makers of the xemm sections.
+func XEMMSettings(xs []config.XEMMConfig, ins []market.Instrument, dst *Config) error {
+	for k, xc := range xs {
+		p, err := market.ParsePair(xc.Pair)
+		if err != nil {
+			return fmt.Errorf("xemm[%d].pair: %w", k, err)
+		}
+		find := func(field, venue string) (int, error) {
+			v, err := market.ParseVenue(venue)
+			if err != nil {
+				return -1, fmt.Errorf("xemm[%d].%s: %w", k, field, err)
+			}
+			for j := range ins {
+				if ins[j].Venue == v && ins[j].Pair == p {
+					return j, nil
+				}
+			}
+			return -1, fmt.Errorf("xemm[%d].%s: %s does not list %s", k, field, v, p)
+		}
+		a, err := find("quote_venue", xc.QuoteVenue)
+		if err != nil {
+			return err
+		}
+		b, err := find("hedge_venue", xc.HedgeVenue)
+		if err != nil {
+			return err
+		}
+		qexp := ins[a].QtyExp
+		qty, err := market.ParseFixed([]byte(xc.Qty), qexp)
+		if err != nil || qty <= 0 {
+			return fmt.Errorf("xemm[%d].qty: %q: want a positive quantity with at most %d decimals", k, xc.Qty, qexp)
+		}
+		maxq, err := market.ParseFixed([]byte(xc.MaxUnhedgedQty), qexp)
+		if err != nil || maxq <= 0 {
+			return fmt.Errorf("xemm[%d].max_unhedged_qty: %q: want a positive quantity with at most %d decimals", k, xc.MaxUnhedgedQty, qexp)
+		}
+		if xc.MaxUnhedgedTime <= 0 {
+			return fmt.Errorf("xemm[%d].max_unhedged_time: want a positive duration", k)
+		}
+		dst.XEMM = append(dst.XEMM, XEMMSetup{Quote: a, Hedge: b, RefreshTicks: xc.RefreshTicks, Cfg: mm.XConfig{
+			MinProfitBps: xc.MinProfitBps, Qty: market.Qty(qty), HedgeSlippageBps: xc.HedgeSlippageBps,
+			MaxUnhedgedQty: market.Qty(maxq), MaxUnhedgedNs: int64(xc.MaxUnhedgedTime)}})
+	}
+	return nil
+}

@@ -25,7 +25,9 @@ type Status struct {
 	// holdings).
 	VenuePnL [market.NumVenues]float64
 	// MM are the market makers' counters.
-	MM       []MMStats
+	MM []MMStats
+	// XEMM are the cross-exchange market makers' counters.
+	XEMM     []XEMMStats
 	Verdicts [32]uint64 // risk refusals by verdict
 }
 
@@ -46,6 +48,7 @@ func (c *Core) Status() Status {
 	s.Pairs = append([]PairPnL(nil), s.Pairs...)
 	s.Balances = append([]VenueBalance(nil), s.Balances...)
 	s.MM = append([]MMStats(nil), s.MM...)
+	s.XEMM = append([]XEMMStats(nil), s.XEMM...)
 	return s
 }
 
@@ -84,6 +87,10 @@ func (c *Core) publish() {
 	s.MM = s.MM[:0]
 	for k := range c.mms {
 		s.MM = append(s.MM, c.mms[k].stats)
+	}
+	s.XEMM = s.XEMM[:0]
+	for k := range c.xemms {
+		s.XEMM = append(s.XEMM, c.xemms[k].stats)
 	}
 	s.LiveBooks, s.Books = 0, len(c.books)
 	for j, b := range c.books {
