@@ -29,9 +29,13 @@ type slot struct {
 // moving is one cancel-replace request where the venue has one (Binance
 // order.cancelReplace) or a cancel and a new order, every new quote is
 // post-only (LimitMaker), an order waiting for its acknowledgement is left
-// alone, and no more intents go out at once than the caller's rate budget
-// allows (cancels first, then the top layers). Pulled quotes are all
-// canceled. Owned by the engine goroutine; no allocation.
+// alone, and no more new orders and replaces go out at once than the
+// caller's rate budget allows (the top layers first). Cancels are not
+// rate-limited: a quote the market moved away from (a bid above the
+// wanted one, an ask below) that has no budget to move is canceled rather
+// than left to be picked off, one it moved toward stays until the budget
+// allows, and pulled quotes are all canceled. Owned by
+// the engine goroutine; no allocation.
 type Manager struct {
 	inst       *market.Instrument
 	refresh    market.Price // ticks × tick
@@ -52,35 +56,28 @@ func NewManager(inst *market.Instrument, refreshTicks int, replace bool) *Manage
 }
 
 // Update appends to dst the intents that move the resting quotes toward
-// the ladder (or, with pulled, cancel them all), at most budget of them.
-// newID supplies client ids.
+// the ladder (or, with pulled, cancel them all), with at most budget new
+// orders and replaces among them (cancels always go). newID supplies
+// client ids.
 func (m *Manager) Update(l *Ladder, pulled bool, budget int, newID func() market.ClientID, dst []market.Intent) []market.Intent {
 	if pulled {
 		for s := market.Bid; s <= market.Ask; s++ {
 			sl := m.side(s)
 			for i := range sl {
-				if budget == 0 {
-					return dst
-				}
 				if sl[i].state == slotLive {
 					dst = m.cancel(&sl[i], dst)
-					budget--
 				}
 			}
 		}
 		return dst
 	}
 	// Cancels of layers the ladder no longer has go first: they free the
-	// venue's open-order slots and cost nothing to skip a market move.
+	// venue's open-order slots.
 	for s := market.Bid; s <= market.Ask; s++ {
 		sl, n, _ := m.want(l, s)
 		for i := n; i < MaxLayers; i++ {
-			if budget == 0 {
-				return dst
-			}
 			if sl[i].state == slotLive {
 				dst = m.cancel(&sl[i], dst)
-				budget--
 			}
 		}
 	}
@@ -95,7 +92,7 @@ func (m *Manager) Update(l *Ladder, pulled bool, budget int, newID func() market
 			cur := &sl[i]
 			switch cur.state {
 			case slotEmpty:
-				if budget == 0 {
+				if budget <= 0 {
 					m.Stats.Skipped++
 					continue
 				}
@@ -112,19 +109,24 @@ func (m *Manager) Update(l *Ladder, pulled bool, budget int, newID func() market
 				if d <= m.refresh && w.Qty == cur.qty {
 					continue // close enough: no churn
 				}
-				if budget == 0 {
-					m.Stats.Skipped++
-					continue
-				}
-				if m.replace {
+				if m.replace && budget > 0 {
 					id := newID()
 					dst = append(dst, m.intent(market.ActReplace, s, w, cur.id, id))
 					cur.state, cur.next, cur.price, cur.qty = slotCanceling, id, w.Price, w.Qty
 					m.Stats.Replaces++
-				} else {
-					dst = m.cancel(cur, dst) // the new one goes once the slot is free
+					budget--
+					continue
 				}
-				budget--
+				if budget <= 0 {
+					// No budget to move it: leave a quote the market moved
+					// toward (less aggressive than wanted); cancel one it
+					// moved away from, before it is picked off.
+					m.Stats.Skipped++
+					if s == market.Bid && cur.price <= w.Price || s == market.Ask && cur.price >= w.Price {
+						continue
+					}
+				}
+				dst = m.cancel(cur, dst) // the new one goes once the slot is free and the budget allows
 			}
 		}
 	}

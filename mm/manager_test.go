@@ -114,7 +114,27 @@ func TestManagerBudget(t *testing.T) {
 		t.Fatalf("the new bid: %+v", out)
 	}
 	if out = m.Update(ladder([]market.Price{9900}, []market.Price{10010}), false, 0, ids, nil); len(out) != 0 {
-		t.Fatal("intents beyond a zero budget")
+		t.Fatal("intents with nothing to move")
+	}
+	ack(m, out)
+	// With no budget, a bid the market moved away from (now above the
+	// wanted one) is canceled, not left to be picked off; an ask the
+	// market moved toward (now above the wanted one) stays; nothing new
+	// goes.
+	m2 := NewManager(qInst, 0, true)
+	first := m2.Update(ladder([]market.Price{9990, 9980}, []market.Price{10010}), false, 10, ids, nil)
+	ack(m2, first)
+	out = m2.Update(ladder([]market.Price{9950, 9980}, []market.Price{9990}), false, 0, ids, nil)
+	if len(out) != 1 || out[0].Action != market.ActCancel || out[0].ClientID != first[0].ClientID {
+		t.Fatalf("moved quotes without budget: %+v, want the top bid's cancel only", out)
+	}
+	// With budget 1 and cancel-replace, the move is one replace.
+	m3 := NewManager(qInst, 0, true)
+	first = m3.Update(ladder([]market.Price{9990}, []market.Price{10010}), false, 10, ids, nil)
+	ack(m3, first)
+	out = m3.Update(ladder([]market.Price{9950}, []market.Price{10050}), false, 1, ids, nil)
+	if len(out) != 2 || out[0].Action != market.ActReplace || out[0].Price != 9950 || out[1].Action != market.ActCancel || out[1].ClientID != first[1].ClientID {
+		t.Fatalf("budget 1, both sides moved: %+v, want the bid replaced and the ask canceled", out)
 	}
 }
 

@@ -148,6 +148,14 @@ func statusLine(st, prev engine.Status, dt, up time.Duration) string {
 
 func totalPnL(st engine.Status) float64 { return st.Stats.PnL }
 
+// dur prints a latency in ns at a readable unit ("-" when none).
+func dur(ns int64) string {
+	if ns <= 0 {
+		return "-"
+	}
+	return time.Duration(ns).Round(time.Microsecond).String()
+}
+
 // summary prints the run's outcome: per pair and per venue, the risk
 // verdicts, and the garbage collector's activity.
 func summary(w io.Writer, st engine.Status, elapsed time.Duration, gcAll, gcSteady uint64, warm bool) {
@@ -163,9 +171,22 @@ func summary(w io.Writer, st engine.Status, elapsed time.Duration, gcAll, gcStea
 			p.Pair, p.Fills, float64(p.Volume)/sc, float64(p.Realised)/sc, float64(p.Unrealised)/sc, float64(p.Fees)/sc, p.Pair.Quote,
 			float64(p.Qty)/math.Pow10(p.QtyExp))
 	}
+	rest := totalPnL(st)
 	for _, m := range st.MM {
-		fmt.Fprintf(w, "  market maker %s: quotes %d, replaces %d, cancels %d, pulls %d, fills %d (bid %d, ask %d), spread captured %+.4f\n",
-			m.Symbol, m.Quotes, m.Replaces, m.Cancels, m.Pulls, m.Fills, m.BidFills, m.AskFills, m.SpreadCaptured)
+		fmt.Fprintf(w, "  market maker %s: quotes %d, replaces %d, cancels %d, pulls %d, fills %d (bid %d, ask %d), spread captured %+.4f, fees %.4f, P&L %+.4f; inventory %+.5f (path %+.5f .. %+.5f)\n",
+			m.Symbol, m.Quotes, m.Replaces, m.Cancels, m.Pulls, m.Fills, m.BidFills, m.AskFills, m.SpreadCaptured, m.Fees, m.PnL,
+			m.Inventory, m.InvMin, m.InvMax)
+		rest -= m.PnL
+	}
+	for _, x := range st.XEMM {
+		fmt.Fprintf(w, "  cross-exchange maker %s hedged on %s: quotes %d, replaces %d, cancels %d, pulls %d, fills %d (bid %d, ask %d), filled %.5f, hedged %.5f in %d hedges (%d refused by risk), breaches %d\n",
+			x.Quote, x.Hedge, x.Quotes, x.Replaces, x.Cancels, x.Pulls, x.Fills, x.BidFills, x.AskFills, x.FilledQty, x.HedgedQty, x.Hedges, x.HedgeRefused, x.Breaches)
+		fmt.Fprintf(w, "    spread captured %+.4f, fees %.4f, P&L %+.4f; exposure %+.5f (largest %.5f); hedge sent p50 %s p99 %s max %s after the fill, filled p50 %s max %s\n",
+			x.Edge, x.Fees, x.PnL, x.Unhedged, x.MaxUnhedged, dur(x.HedgeSentP50), dur(x.HedgeSentP99), dur(x.HedgeSentMax), dur(x.HedgedP50), dur(x.HedgedMax))
+		rest -= x.PnL
+	}
+	if len(st.MM)+len(st.XEMM) > 0 {
+		fmt.Fprintf(w, "  arbitrage P&L %+.4f (the total less the market makers')\n", rest)
 	}
 	fmt.Fprintf(w, "  P&L %+.4f (reporting currency, after fees; other quotes converted at their marks)\n", totalPnL(st))
 	for v, pnl := range st.VenuePnL {

@@ -375,6 +375,18 @@ func (c *Checker) RateReady(in *market.Instrument, now int64) bool {
 	return l != nil && now >= l.tat-l.tau
 }
 
+// RateBudget is how many orders on in the order-rate check would pass
+// back to back at now (0..burst), without taking any: a quoting strategy
+// sends at most that many new orders and replaces at once.
+func (c *Checker) RateBudget(in *market.Instrument, now int64) int {
+	l := c.lookup(in)
+	if l == nil || now < l.tat-l.tau {
+		return 0
+	}
+	burst := l.tau/l.interval + 1
+	return int(min((now-(l.tat-l.tau))/l.interval+1, burst))
+}
+
 // within reports whether a position pos moved by delta stays within ±limit,
 // or at least comes closer to zero (an order that reduces an over-limit
 // position is allowed). Positions are far from the int64 edges: mantissas

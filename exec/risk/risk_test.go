@@ -479,3 +479,35 @@ func TestRateReady(t *testing.T) {
 		t.Fatal("not ready a second later")
 	}
 }
+
+// TestRateBudget: the budget is what Check would pass back to back: the
+// burst when idle, one less per order taken, refilled at the rate.
+func TestRateBudget(t *testing.T) {
+	ins := []market.Instrument{{Venue: market.Binance, Symbol: "BTCUSDT", Pair: market.Pair{Base: "BTC", Quote: "USDT"}, PriceExp: 2, QtyExp: 5}}
+	c, err := New(Config{Defaults: Limits{MaxOrderQty: "1", MaxOrderNotional: "1000000", PriceBandBps: 500, MaxOpenOrders: 100,
+		MaxOrdersPerSec: 10, OrderBurst: 4, StaleAfter: time.Hour}, Kill: KillConfig{MaxLoss: 1e9, MaxDrawdown: 1e9},
+		Assets: []AssetLimits{{Asset: "BTC", MaxPosition: "5", MaxTotalPosition: "5"}}}, ins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &ins[0]
+	now := int64(time.Hour)
+	if b := c.RateBudget(in, now); b != 4 {
+		t.Fatalf("idle budget %d, want the burst 4", b)
+	}
+	o := market.Intent{Action: market.ActNew, Venue: in.Venue, Inst: in, Side: market.Buy, Type: market.Limit, TIF: market.GTC, Price: 6000000, Qty: 100}
+	v := View{Book: book.Live, RefPrice: 6000000, FreeQuote: 1e12, FreeBase: 1e9}
+	passed := 0
+	for c.Check(&o, &v, now) == OK {
+		passed++
+	}
+	if passed != 4 || c.RateBudget(in, now) != 0 {
+		t.Fatalf("%d passed back to back, budget now %d; want 4 and 0", passed, c.RateBudget(in, now))
+	}
+	if b := c.RateBudget(in, now+int64(250*time.Millisecond)); b != 2 {
+		t.Fatalf("budget after 250ms at 10/s: %d, want 2", b)
+	}
+	if b := c.RateBudget(in, now+int64(time.Hour)); b != 4 {
+		t.Fatalf("budget after an hour: %d, want the burst", b)
+	}
+}

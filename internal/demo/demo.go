@@ -364,8 +364,11 @@ func (d *Demo) buildEngine(secrets map[string]string) error {
 			if err != nil {
 				return err
 			}
+			// The gateway mirrors the simulated venue's own counters (as
+			// it would the account tier's on Kraken).
+			lim := v.Kraken.Limits()
 			rest, err := execkraken.NewREST(execkraken.RESTConfig{BaseURL: v.Kraken.RESTURL(), Keys: ring, Nonces: nonces, Instruments: ptrs,
-				TradingMax: 1000, TradingDecayPerSec: 100, CallMax: 1000, CallDecayPerSec: 100})
+				TradingMax: lim.TradingMax, TradingDecayPerSec: lim.TradingDecayPerSec, CallMax: lim.Max, CallDecayPerSec: lim.DecayPerSec})
 			if err != nil {
 				return err
 			}

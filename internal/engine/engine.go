@@ -127,6 +127,7 @@ type mmGroup struct {
 	m      *mm.Manager
 	sig    *mm.Signal
 	ladder mm.Ladder
+	hold   int64 // no requote before (a send was refused)
 	stats  MMStats
 }
 
@@ -543,7 +544,7 @@ func (c *Core) onMM(g *mmGroup) {
 	g.stats.InvMin, g.stats.InvMax = min(g.stats.InvMin, inv), max(g.stats.InvMax, inv)
 	var ok bool
 	g.ladder, ok = g.q.Quote(t, inv, ref, 0, c.now)
-	c.manage(g.m, in, &g.ladder, !ok || c.kill.Active(), &g.stats.QuoteStats)
+	c.manage(g.m, in, &g.ladder, !ok || c.kill.Active(), &g.stats.QuoteStats, &g.hold)
 }
 
 // MMStats returns the market makers' counters (after Run returns, or
@@ -690,17 +691,28 @@ func (c *Core) send(in *market.Intent) {
 		c.stats.SendErrors++
 		if in.Action == market.ActReplace && len(c.pending) < cap(c.pending) {
 			c.pending = append(c.pending, market.Report{Kind: market.ReportReject, ClientID: in.NewID, Venue: in.Venue, Inst: in.Inst,
-				Req: market.ActNew, Status: market.Rejected, RecvTime: c.now, Reason: "not sent: " + sendErrText(err)})
+				Req: market.ActNew, Status: market.Rejected, RecvTime: c.now, Code: codeNotSent, Reason: "not sent: " + sendErrText(err)})
+		}
+		if in.Action == market.ActCancel && len(c.pending) < cap(c.pending) {
+			// A cancel never sent leaves the order resting: booked as a
+			// refused cancel, so its owner (a quote manager) sees the
+			// order live again and cancels it on a later requote.
+			c.pending = append(c.pending, market.Report{Kind: market.ReportReject, ClientID: in.ClientID, Venue: in.Venue, Inst: in.Inst,
+				Req: market.ActCancel, Status: market.Unknown, RecvTime: c.now, Code: codeNotSent, Reason: "cancel not sent: " + sendErrText(err)})
 		}
 		if in.Action == market.ActNew && len(c.pending) < cap(c.pending) {
 			// Never sent: the order is refused as far as the table (and
 			// the leg tracking) goes. Booked after the current event, not
 			// from inside it: the caller is iterating its intents.
 			c.pending = append(c.pending, market.Report{Kind: market.ReportReject, ClientID: in.ClientID, Venue: in.Venue, Inst: in.Inst,
-				Req: market.ActNew, Status: market.Rejected, RecvTime: c.now, Reason: "not sent: " + sendErrText(err)})
+				Req: market.ActNew, Status: market.Rejected, RecvTime: c.now, Code: codeNotSent, Reason: "not sent: " + sendErrText(err)})
 		}
 	}
 }
+
+// codeNotSent marks the rejects the core makes up for intents a gateway
+// refused to send (no venue code is negative).
+const codeNotSent = -1
 
 // sendErrText names a gateway's refusal without allocating for the
 // common ones.
@@ -728,7 +740,9 @@ func (c *Core) onReport(r *market.Report) {
 	}
 	if r.Kind == market.ReportReject {
 		c.stats.Rejects++
-		c.kill.OnReject(c.now)
+		if r.Code != codeNotSent {
+			c.kill.OnReject(c.now) // the venue's refusals; local ones are SendErrors
+		}
 	}
 	if out == exec.FillAdded && r.Kind == market.ReportFill {
 		c.stats.Fills++

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -249,5 +250,53 @@ func TestCoreXEMMHedgesEveryFill(t *testing.T) {
 	}
 	if st = r.c.Status(); st.XEMM[0].Breaches != 1 || st.Stats.Breaches != 1 {
 		t.Fatalf("breaches %d / %d, want 1", st.XEMM[0].Breaches, st.Stats.Breaches)
+	}
+}
+
+// refusingGateway records what the core sends and refuses cancels while
+// refuse is set (as a venue's local rate-limit mirror would).
+type refusingGateway struct {
+	fakeGateway
+	refuse bool
+}
+
+func (g *refusingGateway) Send(in *market.Intent) error {
+	if g.refuse && in.Action == market.ActCancel {
+		return errRefused
+	}
+	return g.fakeGateway.Send(in)
+}
+
+var errRefused = errors.New("rate limit (local mirror): not sent")
+
+// TestCoreCancelNotSentRetried: a quote whose cancel the gateway refused
+// to send is live again for the manager, and its cancel goes again after
+// the next tick (a stuck slot would leave a quote resting that was meant
+// to be gone); meanwhile the manager is held, and the local refusals do
+// not count toward the kill switch's reject burst.
+func TestCoreCancelNotSentRetried(t *testing.T) {
+	r := quoteRig(t, 1000, 10, func(c *Config) { c.MM = []MMSetup{mmSetup(0)} })
+	g := &refusingGateway{}
+	r.c.cfg.Gateways[market.Binance] = g
+	r.gw[0] = &g.fakeGateway
+	r.quote(0, 59990, 60010)
+	r.ack(0, 0)
+	g.refuse = true
+	r.books[0].SetState(book.Stale)
+	r.c.handle(&Event{Kind: EvBook, Inst: 0, RecvNs: r.now})
+	if b, a := r.c.mms[0].m.Resting(); b != 1 || a != 1 {
+		t.Fatalf("resting %d/%d after refused cancels, want both still live", b, a)
+	}
+	// Held until the next tick: no storm of refusals on every event.
+	n := len(g.sent)
+	r.c.handle(&Event{Kind: EvBook, Inst: 0, RecvNs: r.now})
+	if st := r.c.Status(); len(g.sent) != n || r.c.stats.SendErrors != 2 || r.c.kill.Active() {
+		t.Fatalf("sent %d, send errors %d, killed %v while held (status %+v)", len(g.sent)-n, r.c.stats.SendErrors, r.c.kill.Active(), st.Stats)
+	}
+	g.refuse = false
+	r.now += int64(r.c.cfg.Tick)
+	r.c.handle(&Event{Kind: EvBook, Inst: 0, RecvNs: r.now})
+	if got := len(g.sent) - n; got != 2 || g.sent[n].Action != market.ActCancel || g.sent[n+1].Action != market.ActCancel {
+		t.Fatalf("after the refusal: %+v, want both cancels again", g.sent[n:])
 	}
 }

@@ -41,6 +41,7 @@ type xemmGroup struct {
 	ladder mm.Ladder
 	hedges [maxHedges]hedgeOrder
 	nh     int
+	hold   int64          // no requote before (a send was refused)
 	react  *hdr.Histogram // fill on A received → hedge handed to B's gateway
 	done   *hdr.Histogram // fill on A received → last of its hedge filled on B
 	stats  XEMMStats
@@ -66,6 +67,8 @@ type XEMMStats struct {
 	// Unhedged is the net base position of A and B now; MaxUnhedged the
 	// largest absolute one seen (both in base units).
 	Unhedged, MaxUnhedged float64
+	// HedgesOpen are the hedge orders on B not yet final.
+	HedgesOpen int
 	// Hedge latency, ns: fill on A received → hedge sent (p50, p99, max)
 	// and → hedged on B (p50, max).
 	HedgeSentP50, HedgeSentP99, HedgeSentMax int64
@@ -108,21 +111,31 @@ func (c *Core) onXEMM(g *xemmGroup) {
 	}
 	var ok bool
 	g.ladder, ok = g.x.Quote(&c.tops[g.a], &c.tops[g.b], c.now)
-	c.manage(g.m, &c.ins[g.a], &g.ladder, !ok || c.kill.Active(), &g.stats.QuoteStats)
+	c.manage(g.m, &c.ins[g.a], &g.ladder, !ok || c.kill.Active(), &g.stats.QuoteStats, &g.hold)
 }
 
 // manage brings a manager's resting quotes in line with the wanted ladder
 // and sends its intents through risk: cancels always go; a refused quote
 // goes back to the manager as a reject.
-func (c *Core) manage(m *mm.Manager, in *market.Instrument, l *mm.Ladder, pulled bool, st *QuoteStats) {
+//
+// When the gateway refused to send any of them (its local mirror of the
+// venue's rate limit, a broken session), the manager is held until the
+// next timer tick: requoting on every event would only repeat the
+// refusal.
+func (c *Core) manage(m *mm.Manager, in *market.Instrument, l *mm.Ladder, pulled bool, st *QuoteStats, hold *int64) {
 	if pulled {
 		st.Pulls++
 	}
-	budget := 0
-	if pulled || c.risk.RateReady(in, c.now) {
-		budget = 2 * mm.MaxLayers // cancels always go
+	if c.now < *hold {
+		return
 	}
-	c.out = m.Update(l, pulled, budget, c.nextID, c.out[:0])
+	failed := c.stats.SendErrors
+	defer func() {
+		if c.stats.SendErrors > failed {
+			*hold = c.now + int64(c.cfg.Tick)
+		}
+	}()
+	c.out = m.Update(l, pulled, c.risk.RateBudget(in, c.now), c.nextID, c.out[:0])
 	for k := range c.out {
 		x := &c.out[k]
 		if x.Action == market.ActCancel {
@@ -250,6 +263,7 @@ func (c *Core) noteExposure(g *xemmGroup) {
 		u = -u
 	}
 	g.stats.MaxUnhedged = max(g.stats.MaxUnhedged, u)
+	g.stats.HedgesOpen = g.nh
 }
 
 // xemmTimer retries hedges left exposed (risk refused one, or B's book

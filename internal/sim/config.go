@@ -88,6 +88,7 @@ type LimitsConfig struct {
 	CounterMax      float64 `yaml:"counter_max"`       // Kraken REST counter
 	CounterDecay    float64 `yaml:"counter_decay"`     // Kraken, per second
 	TradingMax      float64 `yaml:"trading_max"`       // Kraken per-pair order counter
+	TradingDecay    float64 `yaml:"trading_decay"`     // Kraken, per second
 }
 
 // InstrumentConfig is one listed pair. Tick and step set the venue's
@@ -116,6 +117,9 @@ type FlowConfig struct {
 	UpdatesPerSec   float64       `yaml:"updates_per_sec"`
 	TakersPerSec    float64       `yaml:"takers_per_sec"`
 	TakerQty        string        `yaml:"taker_qty"`
+	// TakerBuyShare fixes the share of takers that buy (0..1; 0 sells
+	// only); absent, takers lean against the background LP's inventory.
+	TakerBuyShare *float64 `yaml:"taker_buy_share"`
 }
 
 // AccountConfig is a trading account on a venue.
@@ -263,6 +267,9 @@ func (c *Config) Validate() error {
 			if fl := in.Flow; fl.Lag < 0 || fl.Lag > time.Minute {
 				bad(ipath+".flow.lag", "%v: want 0..1m", fl.Lag)
 			}
+			if sh := in.Flow.TakerBuyShare; sh != nil && !(*sh >= 0 && *sh <= 1) {
+				bad(ipath+".flow.taker_buy_share", "%v: want 0..1", *sh)
+			}
 			if fl := in.Flow; fl.UpdatesPerSec > 1e6 || fl.TakersPerSec > 1e5 {
 				bad(ipath+".flow", "updates_per_sec at most 1e6 and takers_per_sec at most 1e5")
 			}
@@ -355,5 +362,5 @@ func (l LimitsConfig) binance() auth.BinanceLimits {
 }
 
 func (l LimitsConfig) kraken() auth.KrakenLimits {
-	return auth.KrakenLimits{Max: l.CounterMax, DecayPerSec: l.CounterDecay, TradingMax: l.TradingMax}
+	return auth.KrakenLimits{Max: l.CounterMax, DecayPerSec: l.CounterDecay, TradingMax: l.TradingMax, TradingDecayPerSec: l.TradingDecay}
 }

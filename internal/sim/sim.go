@@ -180,7 +180,7 @@ func (s *Sim) buildVenue(vc *VenueConfig, opt Options) (*Venue, error) {
 		flow, err := model.NewFlow(model.FlowConfig{
 			Lag: fc.Lag, NoiseBps: fc.NoiseBps, NoiseHalfLife: fc.NoiseHalfLife, HalfSpreadTicks: fc.HalfSpreadTicks,
 			Depth: fc.Depth, Spacing: fc.Spacing, LevelQty: in.levelQty, UpdatesPerSec: fc.UpdatesPerSec,
-			TakersPerSec: fc.TakersPerSec, TakerQty: in.takerQty,
+			TakersPerSec: fc.TakersPerSec, TakerQty: in.takerQty, TakerBuyShare: fc.TakerBuyShare,
 		}, p, s.paths[in.pair.String()], LP, Taker, s.cfg.Step, seed+uint64(i))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p.Cfg.Symbol, err)

@@ -491,3 +491,7 @@ func avgPrice(pi *pairInfo, o *match.Order) int64 {
 
 // appendFixed appends v at exp decimals (the REST string form).
 func appendFixed(b []byte, v int64, exp int) []byte { return market.AppendFixed(b, v, exp) }
+
+// Limits are the rate limits the venue enforces (its defaults filled in),
+// for a client that mirrors them.
+func (s *Server) Limits() auth.KrakenLimits { return s.priv.limiter.Limits() }

@@ -39,6 +39,10 @@ type FlowConfig struct {
 	// second (trades that eat the top of the book), TakerQty their mean size.
 	TakersPerSec float64
 	TakerQty     int64
+	// TakerBuyShare, within [0, 1], fixes the share of takers that buy
+	// (0: every taker sells: one-sided flow); nil leans the takers
+	// against the LP's inventory drift.
+	TakerBuyShare *float64
 }
 
 // Validate fills defaults and reports the first bad setting.
@@ -68,6 +72,8 @@ func (c *FlowConfig) Validate() error {
 		return fmt.Errorf("model: updates_per_sec, takers_per_sec and taker_qty must be >= 0")
 	case c.TakersPerSec > 0 && c.TakerQty == 0:
 		return fmt.Errorf("model: takers_per_sec needs taker_qty")
+	case c.TakerBuyShare != nil && !(*c.TakerBuyShare >= 0 && *c.TakerBuyShare <= 1):
+		return fmt.Errorf("model: taker_buy_share must be within 0..1")
 	}
 	return nil
 }
@@ -312,7 +318,9 @@ func (f *Flow) place(tx *venue.Tx, side market.Side, price int64) {
 func (f *Flow) take(tx *venue.Tx) {
 	f.takers++
 	pBuy := 0.5
-	if f.lpBase0 > 0 {
+	if f.cfg.TakerBuyShare != nil {
+		pBuy = *f.cfg.TakerBuyShare
+	} else if f.lpBase0 > 0 {
 		free, locked := f.pair.Venue().Ledger().Balance(f.lp, f.pair.Base)
 		drift := float64(free+locked-f.lpBase0) / float64(f.lpBase0)
 		pBuy = math.Max(0.1, math.Min(0.9, 0.5+4*drift))

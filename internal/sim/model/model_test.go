@@ -570,3 +570,32 @@ func TestMarket(t *testing.T) {
 		t.Errorf("Flows = %v, want none", m.Flows())
 	}
 }
+
+// TestFlowTakerBuyShareFixed: a fixed share overrides the lean: 0 sells
+// only, 1 buys only, even with the LP long (which would lean to buys).
+func TestFlowTakerBuyShareFixed(t *testing.T) {
+	for _, share := range []float64{0, 1} {
+		fc := model.FlowConfig{LevelQty: 5000, Depth: 30, UpdatesPerSec: 1000, TakersPerSec: 100, TakerQty: 3000, TakerBuyShare: &share}
+		r := newRig(t, model.LatentConfig{Start: 60000, VolBps: 5}, fc, 3)
+		if err := r.v.Deposit(lpAcct, "BTC", 10*r.base); err != nil {
+			t.Fatal(err)
+		}
+		var sides takerSides
+		r.v.AddPrivateSink(&sides)
+		r.v.Track(tkAcct)
+		for range 3000 {
+			r.m.Step()
+		}
+		if n := sides.buys + sides.sells; n < 150 {
+			t.Fatalf("share %v: only %d taker orders", share, n)
+		}
+		if share == 0 && sides.buys != 0 || share == 1 && sides.sells != 0 {
+			t.Errorf("share %v: buys %d, sells %d", share, sides.buys, sides.sells)
+		}
+	}
+	bad := 1.5
+	fc := model.FlowConfig{LevelQty: 10, TakerBuyShare: &bad}
+	if err := fc.Validate(); err == nil {
+		t.Error("taker_buy_share 1.5 accepted")
+	}
+}
