@@ -10,6 +10,7 @@ import (
 	"arbmm/exec/risk"
 	"arbmm/internal/engine"
 	"arbmm/internal/market"
+	"arbmm/internal/sim"
 	"arbmm/internal/sim/match"
 	"arbmm/internal/sim/venue"
 )
@@ -265,5 +266,153 @@ func TestDemoMarketMaking(t *testing.T) {
 	}, func() string { return "never settled" })
 	st := d.Core.Status()
 	t.Logf("market maker: %+v", st.MM[0])
+	checkSettled(t, d, cfg, st)
+}
+
+// settle stops the market, waits for the open orders' reports, and
+// returns the final status.
+func settle(t *testing.T, d *Demo) engine.Status {
+	t.Helper()
+	d.Kill("end of test")
+	eventually(t, 10*time.Second, func() bool {
+		st := d.Core.Status()
+		return st.Killed && st.Stats.KillCancels > 0
+	}, func() string { return "the kill switch did not cancel" })
+	d.Sim.Pause()
+	var last uint64
+	stable := 0
+	eventually(t, 20*time.Second, func() bool {
+		st := d.Core.Status()
+		if st.Stats.Reports == last && st.Stats.OpenOrders == 0 {
+			stable++
+		} else {
+			stable = 0
+		}
+		last = st.Stats.Reports
+		return stable >= 10
+	}, func() string { return fmt.Sprintf("never settled: %+v", d.Core.Status().Stats) })
+	return d.Core.Status()
+}
+
+// instrument finds a simulated venue's instrument config by symbol.
+func instrument(t *testing.T, cfg *Config, venue, symbol string) *sim.InstrumentConfig {
+	t.Helper()
+	for i := range cfg.Sim.Venues {
+		if cfg.Sim.Venues[i].Name != venue {
+			continue
+		}
+		for j := range cfg.Sim.Venues[i].Instruments {
+			if in := &cfg.Sim.Venues[i].Instruments[j]; in.Symbol == symbol {
+				return in
+			}
+		}
+	}
+	t.Fatalf("no %s %s in the demo config", venue, symbol)
+	return nil
+}
+
+// TestDemoCrossExchangeMarketMaking: the cross-exchange market maker alone
+// quotes ETH/USDT on the simulated Kraken priced from Binance, gets filled
+// when Kraken lags Binance, and hedges every fill on Binance within its
+// caps: the quantity hedged equals the quantity filled, no breach, the
+// two venues' ETH changes cancel out but for Binance's fees in ETH, and
+// the balances match the venues'.
+func TestDemoCrossExchangeMarketMaking(t *testing.T) {
+	cfg := loadDemo(t)
+	cfg.Strategies = []string{"xemm"}
+	instrument(t, cfg, "kraken", "ETH/USDT").Flow.TakersPerSec = 20 // fills come sooner
+	d, err := Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	eventually(t, 90*time.Second, func() bool {
+		st := d.Core.Status()
+		return len(st.XEMM) == 1 && st.XEMM[0].Fills >= 2 && st.XEMM[0].HedgeFills >= 2
+	}, func() string { return fmt.Sprintf("too few hedged fills: %+v", d.Core.Status().XEMM) })
+	// Stop the market: no new fills; the hedges in flight finish.
+	d.Sim.Pause()
+	eventually(t, 10*time.Second, func() bool {
+		x := d.Core.Status().XEMM[0]
+		return x.HedgesOpen == 0 && math.Abs(x.Unhedged) < 1e-9
+	}, func() string { return fmt.Sprintf("exposure left: %+v", d.Core.Status().XEMM[0]) })
+	st := settle(t, d)
+	x := st.XEMM[0]
+	t.Logf("cross-exchange maker: %+v", x)
+	if x.Fills == 0 || math.Abs(x.FilledQty-x.HedgedQty) > 1e-9 {
+		t.Errorf("filled %.8f on Kraken, hedged %.8f on Binance", x.FilledQty, x.HedgedQty)
+	}
+	if x.Breaches != 0 || st.Stats.Breaches != 0 {
+		t.Errorf("%d breaches", x.Breaches)
+	}
+	if limit := int64(cfg.XEMM[0].MaxUnhedgedTime); x.HedgedMax <= 0 || x.HedgedMax >= limit {
+		t.Errorf("slowest hedge %v, want within the %v cap", time.Duration(x.HedgedMax), cfg.XEMM[0].MaxUnhedgedTime)
+	}
+	if x.MaxUnhedged > 1+1e-9 {
+		t.Errorf("largest exposure %.8f beyond max_unhedged_qty 1", x.MaxUnhedged)
+	}
+	eth := map[market.Venue]float64{}
+	for _, b := range st.Balances {
+		if b.Asset == "ETH" {
+			eth[b.Venue] = float64(b.Delta) / math.Pow10(b.Dec)
+		}
+	}
+	// Binance takes its 4 bps fee from the asset received: at most
+	// 0.0004 of what was hedged.
+	if net := eth[market.Kraken] + eth[market.Binance]; math.Abs(net) > 0.0004*x.HedgedQty+1e-9 {
+		t.Errorf("ETH: Kraken %+.8f, Binance %+.8f: not hedged", eth[market.Kraken], eth[market.Binance])
+	}
+	if d.Risk().Kill().Reason() != risk.Operator {
+		t.Errorf("kill switch reason %v, want operator", d.Risk().Kill().Reason())
+	}
+	checkSettled(t, d, cfg, st)
+}
+
+// TestDemoMarketMakingOneSidedFlow: every taker on the simulated Binance
+// sells, so only the market maker's bids fill; its inventory rises to
+// q_max and stops there (the quoter quotes only the ask beyond it): it
+// never passes q_max plus one ladder of bids.
+func TestDemoMarketMakingOneSidedFlow(t *testing.T) {
+	cfg := loadDemo(t)
+	cfg.Strategies = []string{"mm"}
+	const qmax, layer = 0.05, 0.01
+	cfg.MM[0].QMax, cfg.MM[0].LayerQty = "0.05", "0.01"
+	sells := 0.0
+	fl := &instrument(t, cfg, "binance", "BTCUSDT").Flow
+	fl.TakerBuyShare, fl.TakersPerSec, fl.TakerQty = &sells, 5, "10" // sweeps that reach the quotes
+	d, err := Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	eventually(t, 90*time.Second, func() bool {
+		st := d.Core.Status()
+		return len(st.MM) == 1 && st.MM[0].InvMax >= qmax-1e-9
+	}, func() string { return fmt.Sprintf("inventory never reached q_max: %+v", d.Core.Status().MM) })
+	// Keep selling for a while: nothing more may be bought.
+	deadline := time.Now().Add(3 * time.Second)
+	eventually(t, 10*time.Second, func() bool { return time.Now().After(deadline) }, func() string { return "" })
+	v, _ := d.Sim.Venue("binance")
+	acct := v.Accounts["engine"]
+	p, _ := v.State.Pair("BTCUSDT")
+	v.State.Do(func(tx *venue.Tx) {
+		for _, o := range tx.Open(p, acct, nil) {
+			if o.Side == market.Bid {
+				t.Errorf("a bid at %d rests with the inventory at q_max", o.Price)
+			}
+		}
+	})
+	st := settle(t, d)
+	m := st.MM[0]
+	t.Logf("market maker: %+v", m)
+	bound := qmax + float64(cfg.MM[0].Layers)*layer + 1e-9
+	if m.InvMax > bound || m.Inventory > bound {
+		t.Errorf("inventory path up to %.5f (now %.5f), beyond q_max + one ladder %.5f", m.InvMax, m.Inventory, bound)
+	}
+	// (An ask may still fill when a jump moves the background bids
+	// through it; the takers only sell.)
+	if m.BidFills < 3 || m.AskFills >= m.BidFills {
+		t.Errorf("bid fills %d, ask fills %d: the flow was not one-sided", m.BidFills, m.AskFills)
+	}
 	checkSettled(t, d, cfg, st)
 }
