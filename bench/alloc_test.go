@@ -37,3 +37,23 @@ func TestStagesZeroAlloc(t *testing.T) {
 		t.Errorf("Record allocates %v times, want 0", n)
 	}
 }
+
+// TestQuoteToWireZeroAlloc: a book event → six signed cancel-replaces
+// iteration (and the acks) allocates nothing.
+func TestQuoteToWireZeroAlloc(t *testing.T) {
+	h := newQ2W(t)
+	h.warm(t)
+	bad := 0
+	n := testing.AllocsPerRun(1000, func() {
+		if h.quote(h.quoteFrame(), h.evNs) != 6 {
+			bad++
+		}
+		h.ack()
+	})
+	if bad != 0 {
+		t.Fatalf("%d iterations without six requests", bad)
+	}
+	if n != 0 {
+		t.Errorf("one quote iteration allocates %v times, want 0", n)
+	}
+}
