@@ -320,7 +320,22 @@ func instrument(t *testing.T, cfg *Config, venue, symbol string) *sim.Instrument
 func TestDemoCrossExchangeMarketMaking(t *testing.T) {
 	cfg := loadDemo(t)
 	cfg.Strategies = []string{"xemm"}
-	instrument(t, cfg, "kraken", "ETH/USDT").Flow.TakersPerSec = 20 // fills come sooner
+	// Kraken wanders further from Binance and trades more: fills come
+	// within seconds.
+	kfl := &instrument(t, cfg, "kraken", "ETH/USDT").Flow
+	kfl.TakersPerSec, kfl.NoiseBps = 20, 6
+	// A tighter quote, moved as often as a faster account tier allows.
+	cfg.XEMM[0].MinProfitBps = 0
+	for i := range cfg.Risk.Instruments {
+		if in := &cfg.Risk.Instruments[i]; in.Venue == "kraken" && in.Pair == "ETH/USDT" {
+			in.MaxOrdersPerSec = 10
+		}
+	}
+	for i := range cfg.Sim.Venues {
+		if cfg.Sim.Venues[i].Name == "kraken" {
+			cfg.Sim.Venues[i].Limits.TradingDecay = 200
+		}
+	}
 	d, err := Start(cfg)
 	if err != nil {
 		t.Fatal(err)
