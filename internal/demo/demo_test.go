@@ -94,11 +94,17 @@ func venueBalances(d *Demo, name string) map[string][2]int64 {
 	return out
 }
 
-// checkSettled: every order is final on the venue, the engine's balances
-// equal the venue's, and no position passed its risk limit.
+// checkSettled: no venue refused a request for its rate limits, every
+// order is final on the venue, the engine's balances equal the venue's,
+// and no position passed its risk limit.
 func checkSettled(t *testing.T, d *Demo, cfg *Config, st engine.Status) {
 	t.Helper()
 	for _, v := range d.Sim.Venues() {
+		// The engine stays within each venue's rate limits: the quote
+		// managers' refreshes and everything else.
+		if n := v.RateRefusals(); n != 0 {
+			t.Errorf("%s refused %d requests for its rate limits", v.Name, n)
+		}
 		acct := v.Accounts["engine"]
 		var open []match.Order
 		v.State.Do(func(tx *venue.Tx) { open = tx.Open(nil, acct, nil) })
@@ -152,12 +158,14 @@ func checkSettled(t *testing.T, d *Demo, cfg *Config, st engine.Status) {
 	}
 }
 
-// TestDemoEndToEnd: the engine against the simulated venues captures the
-// dislocations the market model makes with positive P&L after fees, every
+// TestDemoEndToEnd: the engine's arbitrage (cross-exchange and triangular)
+// against the simulated venues captures the dislocations the market model
+// makes with positive P&L after fees, every
 // order passes risk, the kill switch cancels everything, and at the end
 // the engine's balances are the venues' own.
 func TestDemoEndToEnd(t *testing.T) {
 	cfg := loadDemo(t)
+	cfg.Strategies = []string{"arb", "tri"} // the market makers have their own tests
 	d, st := run(t, cfg, func(s engine.Stats) bool { return s.Taken >= 3 && s.Fills >= 8 })
 	pnl := st.Stats.PnL
 	for _, p := range st.Pairs {
@@ -190,7 +198,7 @@ func TestDemoLegFailuresHedged(t *testing.T) {
 			cfg.Sim.Venues[i].Orders.Reject = 0.5
 		}
 	}
-	cfg.Tri = nil // cross-exchange legs only
+	cfg.Strategies = []string{"arb"} // cross-exchange legs only
 	d, st := run(t, cfg, func(s engine.Stats) bool { return s.Rejects >= 1 && s.Hedges >= 1 && s.Fills >= 4 })
 	t.Logf("stats %+v", st.Stats)
 	if st.Stats.Rejects == 0 || st.Stats.Hedges == 0 {

@@ -523,3 +523,14 @@ func (s Stats) String(d time.Duration) string {
 	return fmt.Sprintf("steps %d (%.0f/s), book actions %d (%.0f/s), taker orders %d, market-data frames sent %d (%.0f/s), faults injected %d",
 		s.Steps, rate(float64(s.Steps)), s.Actions, rate(float64(s.Actions)), s.Takers, s.MDFrames, rate(float64(s.MDFrames)), s.Faults)
 }
+
+// RateRefusals counts the requests the venue refused for its rate limits.
+func (v *Venue) RateRefusals() uint64 {
+	switch {
+	case v.Binance != nil:
+		return v.Binance.RateRefusals()
+	case v.Kraken != nil:
+		return v.Kraken.RateRefusals()
+	}
+	return 0
+}

@@ -3,6 +3,7 @@ package auth
 import (
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -68,6 +69,7 @@ type BinanceLimiter struct {
 	mu       sync.Mutex
 	ips      map[string]*ipState
 	accounts map[uint32]*acctState
+	refused  atomic.Uint64
 }
 
 type ipState struct {
@@ -111,6 +113,17 @@ const (
 // even for a request refused with 429 (not during a 418 ban); an order is
 // counted only when it is let through.
 func (b *BinanceLimiter) Request(ip string, account uint32, weight int, order bool, now time.Time) Decision {
+	d := b.request(ip, account, weight, order, now)
+	if d.Status != 200 {
+		b.refused.Add(1)
+	}
+	return d
+}
+
+// Refused counts the requests refused so far (429, 418).
+func (b *BinanceLimiter) Refused() uint64 { return b.refused.Load() }
+
+func (b *BinanceLimiter) request(ip string, account uint32, weight int, order bool, now time.Time) Decision {
 	n := now.UnixMilli()
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,10 +37,11 @@ func (l KrakenLimits) withDefaults() KrakenLimits {
 // cost and decaying continuously. A call that would take its counter above
 // the maximum is refused and adds nothing. It is safe for concurrent use.
 type KrakenLimiter struct {
-	l      KrakenLimits
-	mu     sync.Mutex
-	calls  map[string]*counter
-	orders map[pairKey]*counter
+	l       KrakenLimits
+	mu      sync.Mutex
+	calls   map[string]*counter
+	orders  map[pairKey]*counter
+	refused atomic.Uint64
 }
 
 type pairKey struct {
@@ -63,6 +65,9 @@ func NewKrakenLimiter(l KrakenLimits) *KrakenLimiter {
 
 // Limits returns the limits in force, defaults filled in.
 func (k *KrakenLimiter) Limits() KrakenLimits { return k.l }
+
+// Refused counts the calls and trading transactions refused so far.
+func (k *KrakenLimiter) Refused() uint64 { return k.refused.Load() }
 
 // add decays c to now and adds cost unless that passes max.
 func (c *counter) add(cost, max, decay float64, now time.Time) bool {
@@ -96,6 +101,7 @@ func (k *KrakenLimiter) Call(apiKey []byte, cost float64, now time.Time) error {
 		k.calls[string(apiKey)] = c
 	}
 	if !c.add(cost, k.l.Max, k.l.DecayPerSec, now) {
+		k.refused.Add(1)
 		return ErrKrakenRate
 	}
 	return nil
@@ -114,6 +120,7 @@ func (k *KrakenLimiter) Order(account uint32, pair string, cost float64, now tim
 		k.orders[key] = c
 	}
 	if !c.add(cost, k.l.TradingMax, k.l.TradingDecayPerSec, now) {
+		k.refused.Add(1)
 		return ErrKrakenOrderRate
 	}
 	return nil

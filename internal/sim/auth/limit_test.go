@@ -28,6 +28,9 @@ func TestBinanceWeight(t *testing.T) {
 	if d.Status != 429 || d.Code != -1003 || d.RetryAfter != 45 || d.UsedWeight1m != 101 {
 		t.Fatalf("over: got %+v, want status 429 code -1003 retry 45 used 101", d)
 	}
+	if b.Refused() != 1 {
+		t.Errorf("Refused = %d after one 429, want 1", b.Refused())
+	}
 	if want := "Too much request weight used; current limit is 100 request weight per 1 MINUTE."; !strings.HasPrefix(d.Msg, want) {
 		t.Errorf("msg: got %q, want prefix %q", d.Msg, want)
 	}
@@ -176,7 +179,7 @@ func TestKrakenCall(t *testing.T) {
 			t.Fatalf("call %d: got %v, want nil", i+1, err)
 		}
 	}
-	if err := k.Call(key, 1, t0); err != ErrKrakenRate || err.Error() != "EAPI:Rate limit exceeded" {
+	if err := k.Call(key, 1, t0); err != ErrKrakenRate || err.Error() != "EAPI:Rate limit exceeded" || k.Refused() != 1 {
 		t.Fatalf("16th: got %v, want EAPI:Rate limit exceeded", err)
 	}
 	// 3 s decay 0.99: 14.01, still no room for a cost-1 call (15.01 > 15).

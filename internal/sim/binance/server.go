@@ -448,3 +448,7 @@ func (s *Server) SetFaults(f wire.Faults) error {
 	s.faults.Set(f)
 	return nil
 }
+
+// RateRefusals counts the requests the venue refused for its rate limits
+// (429 and 418).
+func (s *Server) RateRefusals() uint64 { return s.limiter.Refused() }

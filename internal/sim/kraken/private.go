@@ -495,3 +495,7 @@ func appendFixed(b []byte, v int64, exp int) []byte { return market.AppendFixed(
 // Limits are the rate limits the venue enforces (its defaults filled in),
 // for a client that mirrors them.
 func (s *Server) Limits() auth.KrakenLimits { return s.priv.limiter.Limits() }
+
+// RateRefusals counts the calls and orders the venue refused for its rate
+// limits.
+func (s *Server) RateRefusals() uint64 { return s.priv.limiter.Refused() }
