@@ -257,7 +257,7 @@ func (l *Legs) settle(a *attempt, legs []Leg, now int64, newID func() market.Cli
 	a.hedge, a.hedgeSide = id, side
 	a.hedges++
 	l.Stats.Hedges++
-	return append(dst, market.Intent{Action: market.ActNew, Venue: in.Venue, Inst: in, Side: side, Type: market.Limit, TIF: market.IOC, Price: price, Qty: qty, ClientID: id})
+	return append(dst, market.Intent{Action: market.ActNew, Venue: in.Venue, Inst: in, Side: side, Type: market.Limit, TIF: market.IOC, Price: price, Qty: qty, ClientID: id, Hedge: true})
 }
 
 // bestVenue picks the live leg with the best price for side (the highest

@@ -198,7 +198,7 @@ func (x *XEMM) hedge(b *book.Top, id market.ClientID) (market.Intent, bool) {
 		return market.Intent{}, false
 	}
 	tick := float64(x.b.TickOr1())
-	in := market.Intent{Action: market.ActNew, Venue: x.b.Venue, Inst: x.b, Type: market.Limit, TIF: market.IOC, ClientID: id}
+	in := market.Intent{Action: market.ActNew, Venue: x.b.Venue, Inst: x.b, Type: market.Limit, TIF: market.IOC, ClientID: id, Hedge: true}
 	slip := x.cfg.HedgeSlippageBps / 1e4
 	if need < 0 { // long: sell on B no lower than its bid less the allowance
 		in.Side, in.Qty = market.Sell, -need

@@ -22,8 +22,9 @@
 // The kill switch (KillSwitch) trips on max loss, max drawdown from the
 // P&L peak, a burst of venue rejects, a venue disconnected too long, or the
 // operator (SIGUSR1). It stays active until Reset; while active Check
-// refuses every new order with Killed, and the engine must cancel every
-// open order (see KillSwitch).
+// refuses every new order with Killed but a hedge (an IOC or FOK marked
+// Intent.Hedge) that brings the pair's total position toward zero, and
+// the engine must cancel every open order (see KillSwitch).
 //
 // Goroutines: a Checker is owned by the engine core's goroutine (Check,
 // and the KillSwitch's OnPnL, OnReject and OnVenueState). Its counters

@@ -267,7 +267,7 @@ func (c *Checker) Check(in *market.Intent, v *View, now int64) Verdict {
 	default:
 		return c.bump(BadIntent)
 	}
-	if c.kill.Active() {
+	if c.kill.Active() && !reduces(in, v) {
 		return c.bump(Killed)
 	}
 	l := c.lookup(in.Inst)
@@ -385,6 +385,21 @@ func (c *Checker) RateBudget(in *market.Instrument, now int64) int {
 	}
 	burst := l.tau/l.interval + 1
 	return int(min((now-(l.tat-l.tau))/l.interval+1, burst))
+}
+
+// reduces reports whether in is a hedge (an IOC or FOK marked Hedge) that
+// brings the pair's total position toward zero without passing it: the
+// one kind of new order the kill switch lets through, so that exposure
+// left when it trips can still be taken back.
+func reduces(in *market.Intent, v *View) bool {
+	if !in.Hedge || in.Action != market.ActNew || in.TIF != market.IOC && in.TIF != market.FOK {
+		return false
+	}
+	pos, q := int64(v.TotalPosition), int64(in.Qty)
+	if in.Side == market.Buy {
+		return pos < 0 && q <= -pos
+	}
+	return pos > 0 && q <= pos
 }
 
 // within reports whether a position pos moved by delta stays within ±limit,

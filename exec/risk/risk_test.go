@@ -511,3 +511,29 @@ func TestRateBudget(t *testing.T) {
 		t.Fatalf("budget after an hour: %d, want the burst", b)
 	}
 }
+
+// TestKillLetsHedgesReduce: with the kill switch on, a hedge (IOC or FOK
+// marked Hedge) that takes the pair's total position toward zero passes,
+// and still meets every other limit; anything else is refused.
+func TestKillLetsHedgesReduce(t *testing.T) {
+	s, ins := newSeq(t)
+	s.c.Kill().Trigger(Operator, "test", 1)
+	in, v := buy(ins) // buys 0.1 BTC
+	in.Hedge = true
+	v.TotalPosition, v.Position = -20000, -20000 // short 0.2 across venues
+	s.check(in, v, OK)
+	in.Qty = 30000 // more than the short: would pass zero
+	s.check(in, v, Killed)
+	in.Qty = 10000
+	v.TotalPosition = 20000 // long: a buy adds
+	s.check(in, v, Killed)
+	in.Side = market.Sell // a sell reduces the long
+	s.check(in, v, OK)
+	in.Hedge = false // not a hedge
+	s.check(in, v, Killed)
+	in.Hedge, in.TIF = true, market.GTC // a hedge that would rest
+	s.check(in, v, Killed)
+	in.TIF = market.IOC
+	in.Price = 6100000 // beyond the price band: the other limits still hold
+	s.check(in, v, PriceBand)
+}

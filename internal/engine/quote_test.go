@@ -300,3 +300,35 @@ func TestCoreCancelNotSentRetried(t *testing.T) {
 		t.Fatalf("after the refusal: %+v, want both cancels again", g.sent[n:])
 	}
 }
+
+// TestCoreHedgesAfterKill: a quote filled on A just as the kill switch
+// trips (the cancel-all crossed the fill) is still hedged on B, and the
+// hedge is the only new order that goes out.
+func TestCoreHedgesAfterKill(t *testing.T) {
+	r := quoteRig(t, 1000, 10, func(c *Config) {
+		c.XEMM = []XEMMSetup{{Quote: 1, Hedge: 0, RefreshTicks: 1, Cfg: mm.XConfig{MinProfitBps: 6, Qty: 2000, HedgeSlippageBps: 20,
+			MaxUnhedgedQty: 5000, MaxUnhedgedNs: int64(time.Second)}}}
+	})
+	r.quote(0, 59990, 60010)
+	r.quote(1, 59900, 60100)
+	r.ack(1, 0)
+	var bid market.Intent
+	for _, x := range r.gw[1].sent {
+		if x.Side == market.Buy {
+			bid = x
+		}
+	}
+	r.c.kill.Trigger(risk.Operator, "test", r.now)
+	r.tick() // cancel-all on both venues
+	n0, n1 := len(r.gw[0].sent), len(r.gw[1].sent)
+	r.fill(&r.insts[1], bid.ClientID, market.Buy, bid.Price, bid.Qty)
+	if got := r.gw[0].sent[n0:]; len(got) != 1 || got[0].Side != market.Sell || got[0].Qty != 2000 || !got[0].Hedge {
+		t.Fatalf("after the kill switch: %+v, want the hedge", got)
+	}
+	r.quote(1, 59800, 60200) // a requote wanted: nothing new on A
+	for _, x := range r.gw[1].sent[n1:] {
+		if x.Action == market.ActNew || x.Action == market.ActReplace {
+			t.Fatalf("a quote sent after the kill switch: %+v", x)
+		}
+	}
+}

@@ -228,7 +228,7 @@ func (c *Core) onXEMMReport(g *xemmGroup, j int, r *market.Report) {
 
 // retryXHedge sends the hedge of what is exposed and not being hedged.
 func (c *Core) retryXHedge(g *xemmGroup, fillAt int64) {
-	if g.nh == maxHedges || c.kill.Active() {
+	if g.nh == maxHedges {
 		return
 	}
 	var ok bool

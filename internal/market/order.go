@@ -128,6 +128,12 @@ type Intent struct {
 	Qty      Qty
 	ClientID ClientID // the order's id (New), or the order to cancel or replace
 	NewID    ClientID // Replace: the id of the replacing order
+	// Hedge marks an IOC or FOK that only takes back exposure the engine
+	// already has (a leg residual, a cross-exchange fill): risk lets one
+	// that reduces the pair's total position through after the kill
+	// switch has tripped. It is not sent to the venue (spot has no
+	// reduce-only flag).
+	Hedge bool
 }
 
 // Action is what an Intent does.
