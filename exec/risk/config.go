@@ -77,6 +77,11 @@ type Limits struct {
 	// applies (the token bucket's size), >= 1; default one second's worth
 	// of MaxOrdersPerSec (at least 1).
 	OrderBurst int `yaml:"order_burst"`
+	// HedgeReserve is how many of the burst's orders only hedges
+	// (Intent.Hedge) may use: quotes and new arbitrage legs stop that many
+	// short of the bucket's bottom, so a fill can always be hedged at once.
+	// 0..order_burst-1; default 0.
+	HedgeReserve int `yaml:"hedge_reserve"`
 	// StaleAfter is the largest age of the book's last update (View.BookAge)
 	// an order is placed on; default DefaultStaleAfter.
 	StaleAfter time.Duration `yaml:"stale_after"`
@@ -172,6 +177,9 @@ func (l Limits) merged(d Limits) Limits {
 	if l.OrderBurst == 0 {
 		l.OrderBurst = d.OrderBurst
 	}
+	if l.HedgeReserve == 0 {
+		l.HedgeReserve = d.HedgeReserve
+	}
 	if l.StaleAfter == 0 {
 		l.StaleAfter = d.StaleAfter
 	}
@@ -229,6 +237,9 @@ func checkLimits(errs *errList, path string, l *Limits) {
 	}
 	if l.OrderBurst < 0 {
 		errs.add(path+".order_burst", "%d is negative", l.OrderBurst)
+	}
+	if l.HedgeReserve < 0 {
+		errs.add(path+".hedge_reserve", "%d is negative", l.HedgeReserve)
 	}
 	if l.StaleAfter < 0 {
 		errs.add(path+".stale_after", "%v is negative", l.StaleAfter)
@@ -383,6 +394,10 @@ func compile(errs *errList, path string, in *market.Instrument, l Limits) limits
 			burst = max(1, int(l.MaxOrdersPerSec))
 		}
 		lim.tau = int64(burst-1) * lim.interval
+		if l.HedgeReserve >= burst {
+			errs.add(path+".hedge_reserve", "%d leaves nothing of order_burst %d to other orders", l.HedgeReserve, burst)
+		}
+		lim.reserve = int64(l.HedgeReserve) * lim.interval
 	}
 	lim.staleAfter = int64(l.StaleAfter)
 	if lim.staleAfter == 0 {

@@ -103,6 +103,7 @@ type limits struct {
 	// passes when now >= tat-tau, and then tat = max(tat, now)+interval.
 	interval int64 // ns per order
 	tau      int64 // (burst-1)*interval
+	reserve  int64 // hedge_reserve*interval: the bottom of the bucket only hedges use
 	tat      int64 // theoretical arrival time of the next order, Unix ns
 }
 
@@ -359,32 +360,37 @@ func (c *Checker) Check(in *market.Intent, v *View, now int64) Verdict {
 	if open >= l.maxOpen {
 		return c.bump(OpenOrders)
 	}
-	if now < l.tat-l.tau {
+	floor := l.tat - l.tau
+	if !in.Hedge {
+		floor += l.reserve
+	}
+	if now < floor {
 		return c.bump(RateLimit)
 	}
 	l.tat = max(l.tat, now) + l.interval
 	return c.bump(OK)
 }
 
-// RateReady reports whether an order on in would pass the order-rate check
-// at now, without taking a slot: strategies skip a decision whose orders
+// RateReady reports whether an order on in (not a hedge) would pass the
+// order-rate check at now, without taking a slot: strategies skip a decision whose orders
 // the rate limit would refuse anyway (and the refusals counter stays
 // meaningful). An instrument the Checker does not know reports false.
 func (c *Checker) RateReady(in *market.Instrument, now int64) bool {
 	l := c.lookup(in)
-	return l != nil && now >= l.tat-l.tau
+	return l != nil && now >= l.tat-l.tau+l.reserve
 }
 
-// RateBudget is how many orders on in the order-rate check would pass
-// back to back at now (0..burst), without taking any: a quoting strategy
+// RateBudget is how many orders on in (not hedges) the order-rate check
+// would pass back to back at now (0..burst less the hedge reserve),
+// without taking any: a quoting strategy
 // sends at most that many new orders and replaces at once.
 func (c *Checker) RateBudget(in *market.Instrument, now int64) int {
 	l := c.lookup(in)
-	if l == nil || now < l.tat-l.tau {
+	if l == nil || now < l.tat-l.tau+l.reserve {
 		return 0
 	}
-	burst := l.tau/l.interval + 1
-	return int(min((now-(l.tat-l.tau))/l.interval+1, burst))
+	burst := (l.tau-l.reserve)/l.interval + 1
+	return int(min((now-(l.tat-l.tau+l.reserve))/l.interval+1, burst))
 }
 
 // reduces reports whether in is a hedge (an IOC or FOK marked Hedge) that

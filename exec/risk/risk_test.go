@@ -537,3 +537,41 @@ func TestKillLetsHedgesReduce(t *testing.T) {
 	in.Price = 6100000 // beyond the price band: the other limits still hold
 	s.check(in, v, PriceBand)
 }
+
+// TestHedgeReserve: with hedge_reserve 1 of a burst of 3, other orders
+// stop one short of the bucket's bottom, a hedge may take the last slot,
+// and RateReady and RateBudget tell the strategies as much.
+func TestHedgeReserve(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Defaults.HedgeReserve = 1 // of order_burst 3, at 10 per second
+	c, err := New(cfg, testInstruments())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins := testInstruments()
+	in, v := buy(ins)
+	now := int64(1_800_000_000e9)
+	if b := c.RateBudget(in.Inst, now); b != 2 {
+		t.Fatalf("budget %d, want 2 (burst 3 less the reserve)", b)
+	}
+	for i := 0; i < 2; i++ {
+		if got := c.Check(&in, &v, now); got != OK {
+			t.Fatalf("order %d: %s", i, got)
+		}
+	}
+	if got := c.Check(&in, &v, now); got != RateLimit || c.RateReady(in.Inst, now) || c.RateBudget(in.Inst, now) != 0 {
+		t.Fatalf("third order: %s (ready %v), want rate_limit: the last slot is the hedges'", got, c.RateReady(in.Inst, now))
+	}
+	h := in
+	h.Hedge = true
+	if got := c.Check(&h, &v, now); got != OK {
+		t.Fatalf("hedge: %s, want ok from the reserve", got)
+	}
+	if got := c.Check(&h, &v, now); got != RateLimit {
+		t.Fatalf("second hedge: %s, want rate_limit: the bucket is empty", got)
+	}
+	cfg.Defaults.HedgeReserve = 3
+	if _, err := New(cfg, testInstruments()); err == nil || !strings.Contains(err.Error(), "hedge_reserve") {
+		t.Fatalf("hedge_reserve = burst accepted: %v", err)
+	}
+}
