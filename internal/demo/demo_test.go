@@ -44,9 +44,8 @@ func loadDemo(t *testing.T) *Config {
 	return cfg
 }
 
-// run starts the demo, waits for trades, then stops new trading with the
-// kill switch and lets everything settle; it returns the demo (still
-// open) and its final status.
+// run starts the demo, waits for trades, then settles it; it returns the
+// demo (still open) and its final status.
 func run(t *testing.T, cfg *Config, enough func(engine.Stats) bool) (*Demo, engine.Status) {
 	t.Helper()
 	d, err := Start(cfg)
@@ -57,27 +56,7 @@ func run(t *testing.T, cfg *Config, enough func(engine.Stats) bool) (*Demo, engi
 	eventually(t, 90*time.Second, func() bool { return enough(d.Core.Status().Stats) }, func() string {
 		return fmt.Sprintf("not enough trading: %+v", d.Core.Status().Stats)
 	})
-	// The kill switch: the core cancels everything open and sends nothing
-	// new; then the market stops and every report is in.
-	d.Kill("end of test")
-	eventually(t, 10*time.Second, func() bool {
-		st := d.Core.Status()
-		return st.Killed && st.Stats.KillCancels > 0
-	}, func() string { return "the kill switch did not cancel" })
-	d.Sim.Pause()
-	var last uint64
-	stable := 0
-	eventually(t, 20*time.Second, func() bool {
-		st := d.Core.Status()
-		if st.Stats.Reports == last && st.Stats.OpenOrders == 0 {
-			stable++
-		} else {
-			stable = 0
-		}
-		last = st.Stats.Reports
-		return stable >= 10 // 200ms without a report, nothing open
-	}, func() string { return fmt.Sprintf("never settled: %+v", d.Core.Status().Stats) })
-	return d, d.Core.Status()
+	return d, settle(t, d)
 }
 
 // venueBalances reads the engine account's holdings from a simulated
@@ -259,26 +238,14 @@ func TestDemoMarketMaking(t *testing.T) {
 		v.State.Do(func(tx *venue.Tx) { open = tx.Open(p, acct, open[:0]) })
 		return len(open) == 0
 	}, func() string { return fmt.Sprintf("%d quotes still resting after the kill switch", len(open)) })
-	d.Sim.Pause()
-	var last uint64
-	stable := 0
-	eventually(t, 20*time.Second, func() bool {
-		st := d.Core.Status()
-		if st.Stats.Reports == last && st.Stats.OpenOrders == 0 {
-			stable++
-		} else {
-			stable = 0
-		}
-		last = st.Stats.Reports
-		return stable >= 10
-	}, func() string { return "never settled" })
-	st := d.Core.Status()
+	st := settle(t, d)
 	t.Logf("market maker: %+v", st.MM[0])
 	checkSettled(t, d, cfg, st)
 }
 
-// settle stops the market, waits for the open orders' reports, and
-// returns the final status.
+// settle stops new trading with the kill switch (the core cancels
+// everything open and sends nothing new but hedges), stops the market,
+// waits until every report is in, and returns the final status.
 func settle(t *testing.T, d *Demo) engine.Status {
 	t.Helper()
 	d.Kill("end of test")
@@ -297,7 +264,7 @@ func settle(t *testing.T, d *Demo) engine.Status {
 			stable = 0
 		}
 		last = st.Stats.Reports
-		return stable >= 10
+		return stable >= 10 // 200ms without a report, nothing open
 	}, func() string { return fmt.Sprintf("never settled: %+v", d.Core.Status().Stats) })
 	return d.Core.Status()
 }

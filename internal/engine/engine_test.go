@@ -30,6 +30,18 @@ func newRig(t *testing.T) *coreRig {
 	t.Helper()
 	ins := engInsts()
 	ins[0].TakerFeeBps, ins[1].TakerFeeBps = 10, 10
+	return buildRig(t, ins, risk.Limits{MaxOrderQty: "1", MaxOrderNotional: "1000000", PriceBandBps: 500, MaxOpenOrders: 10, MaxOrdersPerSec: 1000, StaleAfter: time.Hour},
+		time.Second, func(c *Config) {
+			c.Cross = arb.CrossConfig{MinProfitBps: 5, MaxOrderQty: 10000} // 0.1 BTC
+			c.Legs = arb.LegsConfig{MaxUnhedgedNotional: 1e18, MaxUnhedgedTime: int64(5 * time.Second)}
+		})
+}
+
+// buildRig makes the core over ins (Binance and Kraken BTC/USDT) with
+// empty books, risk's default limits lim, fake gateways, 1 000 000 USDT
+// and 10 BTC on each venue, and what set adds to the config.
+func buildRig(t *testing.T, ins []market.Instrument, lim risk.Limits, venueDown time.Duration, set func(*Config)) *coreRig {
+	t.Helper()
 	r := &coreRig{insts: ins, now: int64(time.Hour)}
 	for i := range ins {
 		b, err := book.New(book.Config{Venue: ins[i].Venue, Symbol: ins[i].Symbol, MaxDepth: 16, TopN: 8})
@@ -39,21 +51,19 @@ func newRig(t *testing.T) *coreRig {
 		r.books = append(r.books, b)
 	}
 	chk, err := risk.New(risk.Config{
-		Defaults: risk.Limits{MaxOrderQty: "1", MaxOrderNotional: "1000000", PriceBandBps: 500, MaxOpenOrders: 10, MaxOrdersPerSec: 1000, StaleAfter: time.Hour},
+		Defaults: lim,
 		Assets:   []risk.AssetLimits{{Asset: "BTC", MaxPosition: "5", MaxTotalPosition: "5"}},
-		Kill:     risk.KillConfig{MaxLoss: 1e9, MaxDrawdown: 1e9, VenueDownAfter: time.Second},
+		Kill:     risk.KillConfig{MaxLoss: 1e9, MaxDrawdown: 1e9, VenueDownAfter: venueDown},
 	}, ins)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Instruments: ins, Books: r.books, Risk: chk, Tick: time.Millisecond, CPU: -1,
-		Cross: arb.CrossConfig{MinProfitBps: 5, MaxOrderQty: 10000}, // 0.1 BTC
-		Legs:  arb.LegsConfig{MaxUnhedgedNotional: 1e18, MaxUnhedgedTime: int64(5 * time.Second)},
-		Now:   func() int64 { return r.now }}
+	cfg := Config{Instruments: ins, Books: r.books, Risk: chk, Tick: time.Millisecond, CPU: -1, Now: func() int64 { return r.now }}
 	for k := range r.gw {
 		r.gw[k] = &fakeGateway{}
 	}
 	cfg.Gateways[market.Binance], cfg.Gateways[market.Kraken] = r.gw[0], r.gw[1]
+	set(&cfg)
 	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

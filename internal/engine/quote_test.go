@@ -18,40 +18,11 @@ func quoteRig(t *testing.T, perSec float64, burst int, set func(*Config)) *coreR
 	ins := engInsts()
 	ins[0].Tick, ins[0].Step, ins[0].MakerFeeBps, ins[0].TakerFeeBps = 1, 1, 2, 4   // Binance: B
 	ins[1].Tick, ins[1].Step, ins[1].MakerFeeBps, ins[1].TakerFeeBps = 10, 1, 0, 10 // Kraken: A
-	r := &coreRig{insts: ins, now: int64(time.Hour)}
-	for i := range ins {
-		b, err := book.New(book.Config{Venue: ins[i].Venue, Symbol: ins[i].Symbol, MaxDepth: 16, TopN: 8})
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.books = append(r.books, b)
-	}
-	chk, err := risk.New(risk.Config{
-		Defaults: risk.Limits{MaxOrderQty: "1", MaxOrderNotional: "1000000", PriceBandBps: 500, MaxOpenOrders: 20,
-			MaxOrdersPerSec: perSec, OrderBurst: burst, StaleAfter: time.Hour},
-		Assets: []risk.AssetLimits{{Asset: "BTC", MaxPosition: "5", MaxTotalPosition: "5"}},
-		Kill:   risk.KillConfig{MaxLoss: 1e9, MaxDrawdown: 1e9, VenueDownAfter: time.Hour},
-	}, ins)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := Config{Instruments: ins, Books: r.books, Risk: chk, Tick: time.Millisecond, CPU: -1, CrossOff: true,
-		Now: func() int64 { return r.now }}
-	for k := range r.gw {
-		r.gw[k] = &fakeGateway{}
-	}
-	cfg.Gateways[market.Binance], cfg.Gateways[market.Kraken] = r.gw[0], r.gw[1]
-	set(&cfg)
-	c, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, v := range []market.Venue{market.Binance, market.Kraken} {
-		c.SetBalance(v, "USDT", 1_000_000, 0)
-		c.SetBalance(v, "BTC", 10, 0)
-	}
-	r.c = c
-	return r
+	return buildRig(t, ins, risk.Limits{MaxOrderQty: "1", MaxOrderNotional: "1000000", PriceBandBps: 500, MaxOpenOrders: 20,
+		MaxOrdersPerSec: perSec, OrderBurst: burst, StaleAfter: time.Hour}, time.Hour, func(c *Config) {
+		c.CrossOff = true
+		set(c)
+	})
 }
 
 // ack acknowledges every new order and replace sent on gateway k since
