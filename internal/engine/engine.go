@@ -476,8 +476,8 @@ func (c *Core) onBook(ev *Event) {
 	}
 	g := &c.groups[c.grpOf[i]]
 	for k, j := range g.insts {
-		if c.books[j] != nil {
-			c.books[j].Read(&c.tops[j])
+		if j != i && c.books[j] != nil {
+			c.books[j].Read(&c.tops[j]) // (i's was read above)
 		}
 		c.fillBalances(&g.legs[k], j)
 	}
