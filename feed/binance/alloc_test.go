@@ -69,3 +69,19 @@ func TestSessionFrameAllocs(t *testing.T) {
 		t.Errorf("Frame allocates %v times, want 0", n)
 	}
 }
+
+func TestTradeNoAlloc(t *testing.T) {
+	var last market.Trade
+	f := tradeFeed(t, func(_ *Symbol, tr *market.Trade) { last = *tr })
+	frame := []byte(docTrade)
+	if n := testing.AllocsPerRun(1000, func() {
+		if f.Handle(frame, 1) != nil {
+			t.Fatal("trade not decoded")
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations per trade frame, want 0", n)
+	}
+	if last.ID != 158410082 {
+		t.Fatalf("last trade %+v", last)
+	}
+}

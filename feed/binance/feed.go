@@ -28,6 +28,10 @@ type Config struct {
 	// snapshot is awaited (default 4096); past it the buffer is dropped and
 	// a new snapshot requested.
 	MaxBuffered int
+	// OnTrade receives each trade of the trade stream (<symbol>@trade), on
+	// the feed's goroutine; t is valid during the call only. Nil: trades
+	// are counted as ignored.
+	OnTrade func(sym *Symbol, t *market.Trade)
 }
 
 // syncState is where a symbol is in Binance's snapshot+diff procedure.
@@ -82,7 +86,8 @@ type Feed struct {
 	syms    []*Symbol
 	byName  map[string]*Symbol
 	ctr     feed.Counters
-	pending []string // symbols that need a REST snapshot
+	pending []string     // symbols that need a REST snapshot
+	trade   market.Trade // the trade handed to OnTrade (a field: no allocation)
 }
 
 // New returns a Feed for cfg.
@@ -221,8 +226,43 @@ func (f *Feed) Handle(frame []byte, recvNs int64) error {
 			return ErrUnknownSymbol
 		}
 		return f.onTicker(sym)
+	case kindTrade:
+		if f.cfg.OnTrade == nil {
+			break
+		}
+		sym := m.sym
+		if sym == nil {
+			sym = f.lookup(m.symbol)
+		}
+		if sym == nil {
+			f.ctr.Unknown.Add(1)
+			return ErrUnknownSymbol
+		}
+		return f.onTrade(sym, recvNs)
 	}
 	f.ctr.Ignored.Add(1)
+	return nil
+}
+
+// onTrade hands one decoded trade to Config.OnTrade. The aggressor is the
+// seller when the buyer was the maker ("m": true).
+func (f *Feed) onTrade(sym *Symbol, recvNs int64) error {
+	if !sym.hasExp {
+		f.ctr.Ignored.Add(1)
+		return nil
+	}
+	m := &f.dec.m
+	px, okP := f.dec.fixedAt(m.tp, sym.Inst.PriceExp)
+	qty, okQ := f.dec.fixedAt(m.tq, sym.Inst.QtyExp)
+	if !okP || !okQ || px <= 0 || qty <= 0 || m.tradeID < 0 {
+		f.ctr.DecodeErrors.Add(1)
+		return ErrNumber
+	}
+	f.trade = market.Trade{Price: market.Price(px), Qty: market.Qty(qty), Aggressor: market.Buy, ID: uint64(m.tradeID), Time: m.T * 1e6, RecvTime: recvNs}
+	if m.buyerMaker {
+		f.trade.Aggressor = market.Sell
+	}
+	f.cfg.OnTrade(sym, &f.trade)
 	return nil
 }
 

@@ -13,6 +13,7 @@ var (
 	ErrLevels        = errors.New("binance: too many levels in one message")
 	ErrNumber        = errors.New("binance: price or quantity not representable at the instrument's exponents")
 	ErrDuplicate     = errors.New("binance: duplicate key in event")
+	ErrMissingField  = errors.New("binance: trade event without p, q, m or s")
 )
 
 type kind uint8
@@ -22,6 +23,7 @@ const (
 	kindDepth
 	kindTicker
 	kindSnapshot
+	kindTrade
 )
 
 // levelRef is where one level's price and quantity values start in the frame.
@@ -46,6 +48,10 @@ type msg struct {
 	nb           int        // levels[:nb] are bids, the rest asks
 	tb, tB       int32      // bookTicker value offsets: b, B, a, A
 	ta, tA       int32
+	tp, tq       int32 // trade value offsets: p, q
+	tradeID      int64 // trade "t"
+	buyerMaker   bool  // trade "m": the buyer was the maker (a seller aggressed)
+	hasM         bool
 	data         []byte // the frame the offsets refer to
 	dataStart    int    // offset of the event object (for buffering)
 	dataEnd      int
@@ -222,6 +228,22 @@ func (d *decoder) event(k []byte) bool {
 			} else {
 				asks, haveA = [2]int{start, m.count()}, true
 			}
+		case "p", "q":
+			p := int32(s.Pos())
+			str := s.Peek() == '"' // a trade's price and quantity are strings; other events' are not read
+			if !s.Skip() {
+				return false
+			}
+			if str && k[0] == 'p' {
+				m.tp = p
+			} else if str {
+				m.tq = p
+			}
+		case "t":
+			m.tradeID, _ = s.Int()
+		case "m":
+			m.buyerMaker, _ = s.Bool()
+			m.hasM = true
 		case "B", "A":
 			p := int32(s.Pos())
 			if !s.Skip() {
@@ -263,6 +285,12 @@ func (d *decoder) event(k []byte) bool {
 		m.kind = kindDepth
 	case string(m.evType) == "bookTicker" || (len(m.evType) == 0 && m.tb > 0 && m.ta > 0 && m.tB > 0 && m.tA > 0):
 		m.kind = kindTicker
+	case string(m.evType) == "trade":
+		if m.tp == 0 || m.tq == 0 || !m.hasM || len(m.symbol) == 0 {
+			s.Fail(ErrMissingField)
+			return false
+		}
+		m.kind = kindTrade
 	}
 	return true
 }
@@ -294,6 +322,14 @@ func keyBit(k []byte) uint16 {
 		return 1 << 10
 	case "A":
 		return 1 << 11
+	case "p":
+		return 1 << 12
+	case "q":
+		return 1 << 13
+	case "t":
+		return 1 << 14
+	case "m":
+		return 1 << 15
 	}
 	return 0
 }

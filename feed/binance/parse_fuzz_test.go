@@ -21,6 +21,8 @@ type decoded struct {
 	hasPu          bool
 	bids, asks     [][2]int64
 	tb, tB, ta, tA int64
+	tp, tq, tid    int64 // trade
+	buyerMaker     bool
 }
 
 const fuzzExp = 8
@@ -71,6 +73,14 @@ func ours(frame []byte, direct bool) (decoded, bool) {
 		if ok != [4]bool{true, true, true, true} {
 			return decoded{}, false
 		}
+	case kindTrade:
+		var ok1, ok2 bool
+		out.tp, ok1 = d.fixedAt(m.tp, fuzzExp)
+		out.tq, ok2 = d.fixedAt(m.tq, fuzzExp)
+		if !ok1 || !ok2 {
+			return decoded{}, false
+		}
+		out.tid, out.buyerMaker = m.tradeID, m.buyerMaker
 	}
 	return out, true
 }
@@ -166,6 +176,25 @@ func reference(frame []byte) (decoded, bool) {
 				out.asks = lv
 			}
 		}
+	case e == "trade":
+		p, hp := ev["p"].(string)
+		q, hq := ev["q"].(string)
+		bm, hm := ev["m"].(bool)
+		if !hp || !hq || !hm || out.symbol == "" {
+			return decoded{}, false
+		}
+		out.kind = kindTrade
+		var ok1, ok2, ok3 bool
+		out.tp, ok1 = num(p, fuzzExp)
+		out.tq, ok2 = num(q, fuzzExp)
+		out.tid, ok3 = 0, true
+		if t, has := ev["t"]; has {
+			out.tid, ok3 = num(t, 0)
+		}
+		if !ok1 || !ok2 || !ok3 {
+			return decoded{}, false
+		}
+		out.buyerMaker = bm
 	case e == "bookTicker" || e == "":
 		_, hb := ev["b"].(string)
 		_, ha := ev["a"].(string)
@@ -201,6 +230,8 @@ func equalDecoded(a, b decoded) bool {
 			equalLv(a.bids, b.bids) && equalLv(a.asks, b.asks)
 	case kindTicker:
 		return a.symbol == b.symbol && a.u == b.u && a.tb == b.tb && a.tB == b.tB && a.ta == b.ta && a.tA == b.tA
+	case kindTrade:
+		return a.symbol == b.symbol && a.tp == b.tp && a.tq == b.tq && a.tid == b.tid && a.buyerMaker == b.buyerMaker
 	}
 	return true
 }
@@ -218,7 +249,7 @@ func equalLv(a, b [][2]int64) bool {
 }
 
 // FuzzDecode feeds the same frame to the scanner and to the sonic
-// reference. Whenever ours accepts a depth or bookTicker frame, the
+// reference. Whenever ours accepts a depth, bookTicker or trade frame, the
 // reference must accept it with identical fields; whenever the reference
 // accepts a depth or bookTicker frame, ours must too. Deliberate
 // differences, skipped: frames with a repeated field (ours rejects them; a
@@ -242,12 +273,12 @@ func FuzzDecode(f *testing.F) {
 		if errors.Is(d.s.Err(), ErrDuplicate) || !utf8.Valid(frame) {
 			return
 		}
-		if ok && (got.kind == kindDepth || got.kind == kindTicker) {
+		if ok && (got.kind == kindDepth || got.kind == kindTicker || got.kind == kindTrade) {
 			if !rok || !equalDecoded(got, want) {
 				t.Fatalf("ours accepted %q as %+v; reference %v %+v", frame, got, rok, want)
 			}
 		}
-		if rok && (want.kind == kindDepth || want.kind == kindTicker) && ok && !equalDecoded(got, want) {
+		if rok && (want.kind == kindDepth || want.kind == kindTicker || want.kind == kindTrade) && ok && !equalDecoded(got, want) {
 			t.Fatalf("reference accepted %q as %+v; ours %+v", frame, want, got)
 		}
 		if rok && want.kind == kindDepth && !ok && d.s.Err() == nil {

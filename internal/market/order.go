@@ -214,3 +214,16 @@ type Report struct {
 	// Times: the venue's event time and the local receive time, Unix ns.
 	VenueTime, RecvTime int64
 }
+
+// Trade is one public trade of an instrument as a venue's trade stream
+// reports it: price and quantity at the instrument's exponents, and the
+// side of the aggressor (the taker: Buy when a buyer lifted an ask).
+type Trade struct {
+	Price     Price
+	Qty       Qty
+	Aggressor Side
+	ID        uint64
+	// Time is the venue's trade time, Unix ns; RecvTime the local
+	// receive time of the frame.
+	Time, RecvTime int64
+}
